@@ -1,0 +1,49 @@
+// cuda/no_cuda.cpp — the CUDA API in a build without CUDA: nothing is available, and every
+// call that would touch a device throws "built without CUDA".
+#include "autograd/tensor.h"
+#include "cuda/copy.h"
+#include "cuda/cuda.h"
+#include "cuda/elementwise.h"
+#include "cuda/gemm.h"
+#include "cuda/reduce.h"
+
+namespace bertlab::cuda {
+
+[[noreturn]] static void no_cuda(const char* what) {
+  fail(std::string(what) + ": bertlab was built without CUDA (configure with -Dcuda=enabled on a machine with nvcc)");
+}
+
+bool built() { return false; }
+bool available() { return false; }
+int device_count() { return 0; }
+std::string device_name() { return "none"; }
+void require(const char* what) { no_cuda(what); }
+
+void* malloc(size_t) { no_cuda("cuda::malloc"); }
+void free(void*) {}
+void empty_cache() {}
+AllocatorStats allocator_stats() { return {}; }
+void memcpy_h2d(void*, const void*, size_t) { no_cuda("memcpy_h2d"); }
+void memcpy_d2h(void*, const void*, size_t) { no_cuda("memcpy_d2h"); }
+void memcpy_d2d(void*, const void*, size_t) { no_cuda("memcpy_d2d"); }
+void memset_zero(void*, size_t) { no_cuda("memset_zero"); }
+void synchronize() {}
+
+void copy_strided(void*, DType, const Layout&, const void*, DType, const Layout&) { no_cuda("copy"); }
+void fill(void*, DType, const Layout&, double) { no_cuda("fill"); }
+void fill_random(void*, DType, int64_t, uint64_t, uint64_t, RandomKind, double, double) { no_cuda("random"); }
+void accumulate(void*, DType, int64_t, const void*) { no_cuda("accumulate"); }
+
+void unary(UnaryOp, DType, int64_t, const void*, void*, double) { no_cuda("unary op"); }
+void unary_backward(UnaryBackOp, DType, int64_t, const void*, const void*, void*, double) { no_cuda("unary backward"); }
+void binary(BinaryOp, DType, const Layout&, void*, const void*, const Layout&, const void*, const Layout&) { no_cuda("binary op"); }
+
+void reduce(ReduceOp, DType, int64_t, int64_t, int64_t, const void*, void*, int64_t*) { no_cuda("reduce"); }
+void reduce_max_backward(DType, int64_t, int64_t, int64_t, const void*, const int64_t*, void*) { no_cuda("max backward"); }
+
+void gemm(DType, bool, bool, int64_t, int64_t, int64_t, double, const void*, int64_t, int64_t, const void*, int64_t,
+          int64_t, double, void*, int64_t, int64_t, int64_t) { no_cuda("gemm"); }
+void set_allow_tf32(bool) {}
+bool allow_tf32() { return false; }
+
+}  // namespace bertlab::cuda

@@ -1,0 +1,13 @@
+// ops/cpu/gemm.h — matrix multiply through OpenBLAS cblas_sgemm / cblas_dgemm.
+#pragma once
+
+#include "autograd/dtype.h"
+
+namespace bertlab::cpu {
+
+// For b < batch, row-major:  C_b = alpha * op(A_b) * op(B_b) + beta * C_b  (see cuda/gemm.h)
+void gemm(DType t, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha,
+          const void* A, int64_t lda, int64_t stride_a, const void* B, int64_t ldb, int64_t stride_b,
+          double beta, void* C, int64_t ldc, int64_t stride_c, int64_t batch);
+
+}  // namespace bertlab::cpu

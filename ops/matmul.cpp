@@ -1,0 +1,180 @@
+// ops/matmul.cpp — matmul and linear: shape checks, BLAS layouts, batching, backward.
+//
+// A transposed or permuted view does not need a copy: BLAS reads a matrix stored either
+// row by row (NoTrans) or column by column (Trans) with any leading dimension, so q @ k^T in
+// attention passes k's storage straight through. Only layouts BLAS cannot describe are
+// copied to dense form first.
+#include "ops/matmul.h"
+
+#include <algorithm>
+
+#include "autograd/graph.h"
+#include "cuda/gemm.h"
+#include "ops/check.h"
+#include "ops/cpu/gemm.h"
+#include "ops/reduce.h"
+#include "ops/shape.h"
+
+namespace bertlab {
+
+// How BLAS reads the last two dimensions (R x C) of x: trans = stored column-major.
+struct BlasMatrix {
+  Tensor t;      // x itself, or a dense copy
+  bool trans;
+  int64_t ld;
+  int64_t batch_stride;  // between consecutive matrices of the flattened batch
+};
+
+static bool matrix_layout(const Tensor& x, bool& trans, int64_t& ld) {
+  const int64_t R = x.size(-2), C = x.size(-1);
+  const int64_t sr = x.strides()[x.dim() - 2], sc = x.strides()[x.dim() - 1];
+  if ((sc == 1 || C == 1) && (R == 1 || sr >= std::max<int64_t>(C, 1))) {
+    trans = false;
+    ld = R == 1 ? std::max<int64_t>(C, 1) : sr;
+    return true;
+  }
+  if ((sr == 1 || R == 1) && (C == 1 || sc >= std::max<int64_t>(R, 1))) {
+    trans = true;
+    ld = C == 1 ? std::max<int64_t>(R, 1) : sc;
+    return true;
+  }
+  return false;
+}
+
+// One stride that walks all batch matrices of x in order, if there is one.
+static bool batch_stride(const Tensor& x, int64_t& stride) {
+  const int64_t nb = x.dim() - 2;
+  stride = 0;
+  int64_t expect = -1;
+  for (int64_t i = nb - 1; i >= 0; --i) {
+    const int64_t n = x.shape()[i], s = x.strides()[i];
+    if (n == 1) continue;
+    if (expect < 0) {
+      stride = s;
+      expect = s * n;
+    } else {
+      if (s != expect) return false;
+      expect = s * n;
+    }
+  }
+  return true;
+}
+
+static BlasMatrix blas_matrix(const Tensor& x) {
+  BlasMatrix m{x, false, 0, 0};
+  if (matrix_layout(x, m.trans, m.ld) && batch_stride(x, m.batch_stride)) return m;
+  m.t = x.contiguous();
+  matrix_layout(m.t, m.trans, m.ld);
+  batch_stride(m.t, m.batch_stride);
+  return m;
+}
+
+// out (dense, (..., M, N)) = a @ b + beta * out, where a is (..., M, K) and b is (..., K, N)
+// with the same batch dimensions as out (broadcast views allowed).
+static void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, double beta) {
+  const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
+  int64_t batch = 1;
+  for (int64_t i = 0; i < out.dim() - 2; ++i) batch *= out.shape()[i];
+  if (out.numel() == 0) return;
+  if (K == 0) {
+    if (beta == 0) fill_(out, 0.0);
+    return;
+  }
+  BlasMatrix A = blas_matrix(a), B = blas_matrix(b);
+  switch (out.device()) {
+    case Device::CPU:
+      cpu::gemm(out.dtype(), A.trans, B.trans, M, N, K, 1.0, A.t.raw_data(), A.ld, A.batch_stride,
+                B.t.raw_data(), B.ld, B.batch_stride, beta, out.raw_data(), N, M * N, batch);
+      break;
+    case Device::CUDA:
+      cuda::gemm(out.dtype(), A.trans, B.trans, M, N, K, 1.0, A.t.raw_data(), A.ld, A.batch_stride,
+                 B.t.raw_data(), B.ld, B.batch_stride, beta, out.raw_data(), N, M * N, batch);
+      break;
+  }
+}
+
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  check_float("matmul", a_in, "first operand");
+  check_float("matmul", b_in, "second operand");
+  check_same_device("matmul", a_in, b_in);
+  check_same_dtype("matmul", a_in, b_in);
+  if (a_in.dim() == 0 || b_in.dim() == 0)
+    fail("matmul: both operands need at least one dimension, got " + describe(a_in) + " and " + describe(b_in));
+  // NumPy promotion of vectors
+  const bool va = a_in.dim() == 1, vb = b_in.dim() == 1;
+  Tensor a = va ? unsqueeze(a_in, 0) : a_in;
+  Tensor b = vb ? unsqueeze(b_in, 1) : b_in;
+  const int64_t M = a.size(-2), K = a.size(-1), K2 = b.size(-2), N = b.size(-1);
+  if (K != K2)
+    fail("matmul: inner dimensions differ: " + shape_str(a_in.shape()) + " @ " + shape_str(b_in.shape()) +
+         " (" + std::to_string(K) + " vs " + std::to_string(K2) + ")");
+  Shape ba(a.shape().begin(), a.shape().end() - 2), bb(b.shape().begin(), b.shape().end() - 2);
+  Shape batch = broadcast_shapes("matmul (batch dimensions)", ba, bb);
+  Shape sa = batch, sb = batch, so = batch;
+  sa.insert(sa.end(), {M, K});
+  sb.insert(sb.end(), {K, N});
+  so.insert(so.end(), {M, N});
+  Tensor y;
+  {
+    NoGradGuard ng;  // the views below are internal; the record is for the whole product
+    y = empty(so, a.dtype(), a.device());
+    gemm_into(y, expand(a.detach(), sa), expand(b.detach(), sb), 0.0);
+  }
+  Shape out = so;
+  if (vb) out.erase(out.end() - 1);
+  if (va) out.erase(out.end() - (vb ? 1 : 2));
+  if (out != so) y = make_view(y, out, contiguous_strides(out), y.offset());
+  return record("matmul", y, {a_in, b_in},
+                [a = a.detach(), b = b.detach(), so, sa_in = a_in.shape(), sb_in = b_in.shape()](const Tensor& dy, Grads& g) {
+                  Tensor d = reshape(dy, so);
+                  if (g.needs(0)) g.add(0, reshape(sum_to(matmul(d, transpose(b, -1, -2)), a.shape()), sa_in));
+                  if (g.needs(1)) g.add(1, reshape(sum_to(matmul(transpose(a, -1, -2), d), b.shape()), sb_in));
+                });
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  check_float("linear", x, "input");
+  check_dim("linear", w, 2, "weight");
+  check_same_device("linear", x, w);
+  check_same_dtype("linear", x, w);
+  check_min_dim("linear", x, 1, "input");
+  const int64_t in = w.size(1), out_f = w.size(0);
+  if (x.size(-1) != in)
+    fail("linear: input " + shape_str(x.shape()) + " has " + std::to_string(x.size(-1)) +
+         " features but weight " + shape_str(w.shape()) + " expects " + std::to_string(in));
+  if (bias.defined()) {
+    check_dim("linear", bias, 1, "bias");
+    check_same_device("linear", x, bias);
+    check_same_dtype("linear", x, bias);
+    if (bias.size(0) != out_f)
+      fail("linear: bias " + shape_str(bias.shape()) + " does not match weight " + shape_str(w.shape()));
+  }
+  Shape out_shape = x.shape();
+  out_shape.back() = out_f;
+  Tensor x2, y;
+  {
+    NoGradGuard ng;
+    x2 = reshape(x.detach(), {-1, in});
+    const int64_t rows = x2.size(0);
+    y = empty({rows, out_f}, x.dtype(), x.device());
+    if (bias.defined()) copy_(y, expand(bias.detach(), {rows, out_f}));
+    gemm_into(y, x2, transpose(w.detach(), 0, 1), bias.defined() ? 1.0 : 0.0);  // x W^T (+ b)
+  }
+  y = make_view(y, out_shape, contiguous_strides(out_shape), y.offset());
+  return record("linear", y, {x, w, bias}, [x2, w = w.detach(), xs = x.shape()](const Tensor& dy, Grads& g) {
+    Tensor d2 = reshape(dy, {-1, w.size(0)});
+    if (g.needs(0)) {  // dx = dy W
+      Tensor dx = empty({d2.size(0), w.size(1)}, dy.dtype(), dy.device());
+      gemm_into(dx, d2, w, 0.0);
+      g.add(0, reshape(dx, xs));
+    }
+    if (g.needs(1)) {  // dW = dy^T x
+      Tensor dw = empty(w.shape(), dy.dtype(), dy.device());
+      gemm_into(dw, transpose(d2, 0, 1), x2, 0.0);
+      g.add(1, dw);
+    }
+    if (g.needs(2)) g.add(2, sum(d2, {0}));  // db = sum over rows of dy
+  });
+}
+
+}  // namespace bertlab

@@ -1,0 +1,9 @@
+// ops/ops.h — every op, in one include. Each header states its formulas.
+#pragma once
+
+#include "autograd/graph.h"
+#include "autograd/tensor.h"
+#include "ops/elementwise.h"
+#include "ops/matmul.h"
+#include "ops/reduce.h"
+#include "ops/shape.h"
