@@ -5,7 +5,14 @@
 #include "cuda/cuda.h"
 #include "cuda/elementwise.h"
 #include "cuda/gemm.h"
+#include "cuda/optim.h"
 #include "cuda/reduce.h"
+#include "cuda/cross_entropy.h"
+#include "cuda/dropout.h"
+#include "cuda/embedding.h"
+#include "cuda/index.h"
+#include "cuda/layernorm.h"
+#include "cuda/softmax.h"
 
 namespace bertlab::cuda {
 
@@ -45,5 +52,43 @@ void gemm(DType, bool, bool, int64_t, int64_t, int64_t, double, const void*, int
           int64_t, double, void*, int64_t, int64_t, int64_t) { no_cuda("gemm"); }
 void set_allow_tf32(bool) {}
 bool allow_tf32() { return false; }
+
+void softmax_forward(DType, void*, const void*, int64_t, int64_t, bool) { no_cuda("softmax"); }
+void softmax_backward(DType, void*, const void*, const void*, int64_t, int64_t, bool) { no_cuda("softmax backward"); }
+
+void layernorm_forward(DType, void*, void*, void*, const void*, const void*, const void*, int64_t, int64_t, double) {
+  no_cuda("layer_norm");
+}
+void layernorm_backward(DType, void*, void*, void*, const void*, const void*, const void*, const void*, const void*,
+                        int64_t, int64_t) { no_cuda("layer_norm backward"); }
+
+void embedding_forward(DType, void*, const int64_t*, const void*, int64_t, int64_t, int64_t) { no_cuda("embedding"); }
+void embedding_backward(DType, void*, const int64_t*, const void*, int64_t, int64_t, int64_t) { no_cuda("embedding backward"); }
+
+void dropout_apply(DType, void*, const void*, int64_t, double, uint64_t, uint64_t) { no_cuda("dropout"); }
+
+void cross_entropy_forward(DType, void*, void*, const void*, const int64_t*, int64_t, int64_t, int64_t) {
+  no_cuda("cross_entropy");
+}
+void cross_entropy_backward(DType, void*, const void*, const void*, const void*, const int64_t*, int64_t, int64_t,
+                            int64_t) { no_cuda("cross_entropy backward"); }
+
+int64_t first_bad_index(const int64_t*, int64_t, int64_t, bool, int64_t) { no_cuda("index check"); }
+void index_select_forward(DType, void*, const void*, const int64_t*, int64_t, int64_t, int64_t, int64_t) {
+  no_cuda("index_select");
+}
+void index_select_backward(DType, void*, const void*, const int64_t*, int64_t, int64_t, int64_t, int64_t) {
+  no_cuda("index_select backward");
+}
+void gather_forward(DType, void*, const void*, const Layout&, const int64_t*, const Layout&, int) { no_cuda("gather"); }
+void gather_backward(DType, void*, const Layout&, const void*, const int64_t*, const Layout&, int) {
+  no_cuda("gather backward");
+}
+void where(DType, const Layout&, void*, const void*, const Layout&, const void*, const Layout&, const void*,
+           const Layout&) { no_cuda("where"); }
+
+void adamw_step(DType, int64_t, void*, const void*, void*, void*, double, double, double, double, double, double,
+                double) { no_cuda("adamw"); }
+void sum_squares(DType, int64_t, const void*, double*) { no_cuda("sum_squares"); }
 
 }  // namespace bertlab::cuda

@@ -1,0 +1,109 @@
+// bench/bench_matmul.cpp — bertlab matmul against a direct cblas_sgemm at BERT-base shapes.
+//
+// Each pair runs the same product through the framework (Tensor in, new Tensor out:
+// shape checks, allocation, layout analysis, dispatch) and straight through OpenBLAS on
+// preallocated buffers, and reports GFLOP/s. The framework's overhead is the ratio of the
+// two; the goal is 5% or less. Results are checked against each other before timing.
+//
+//   meson compile -C build bench/bench_matmul && ./build/bench/bench_matmul
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "ops/ops.h"
+
+using namespace bertlab;
+
+namespace {
+
+struct Shape3 {
+  int64_t batch, M, N, K;
+};
+// BERT-base: attention projections (128x768 @ 768x768), FFN up (128x768 @ 768x3072),
+// FFN down (128x3072 @ 3072x768), and per-head scores q k^T (12 x 128x64 @ 64x128).
+const Shape3 kShapes[] = {{1, 128, 768, 768}, {1, 128, 3072, 768}, {1, 128, 768, 3072}, {12, 128, 128, 64}};
+
+void check_close(const Tensor& got, const std::vector<float>& ref, const char* what) {
+  std::vector<float> g = got.tolist<float>();
+  for (size_t i = 0; i < g.size(); ++i)
+    if (std::fabs(g[i] - ref[i]) > 1e-3f * (1.0f + std::fabs(ref[i]))) {
+      std::fprintf(stderr, "%s: mismatch at %zu: %g vs %g\n", what, i, g[i], ref[i]);
+      std::abort();
+    }
+}
+
+void set_counters(benchmark::State& st, const Shape3& s) {
+  double flops = 2.0 * s.batch * s.M * s.N * s.K;
+  st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  st.SetLabel(std::to_string(s.batch) + "x" + std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K));
+}
+
+void BM_cblas_sgemm(benchmark::State& st) {
+  const Shape3 s = kShapes[st.range(0)];
+  Generator g(1);
+  Tensor a = randn({s.batch, s.M, s.K}, g), b = randn({s.batch, s.K, s.N}, g), c = zeros({s.batch, s.M, s.N});
+  for (auto _ : st) {
+    for (int64_t z = 0; z < s.batch; ++z)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.M, s.N, s.K, 1.0f, a.data<float>() + z * s.M * s.K, s.K,
+                  b.data<float>() + z * s.K * s.N, s.N, 0.0f, c.data<float>() + z * s.M * s.N, s.N);
+    benchmark::DoNotOptimize(c.data<float>());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, s);
+}
+
+void BM_bertlab_matmul(benchmark::State& st) {
+  const Shape3 s = kShapes[st.range(0)];
+  Generator g(1);
+  Tensor a = randn({s.batch, s.M, s.K}, g), b = randn({s.batch, s.K, s.N}, g);
+  if (s.batch == 1) {
+    a = reshape(a, {s.M, s.K});
+    b = reshape(b, {s.K, s.N});
+  }
+  {  // check against OpenBLAS before timing
+    std::vector<float> ref(s.batch * s.M * s.N);
+    for (int64_t z = 0; z < s.batch; ++z)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.M, s.N, s.K, 1.0f, a.data<float>() + z * s.M * s.K, s.K,
+                  b.data<float>() + z * s.K * s.N, s.N, 0.0f, ref.data() + z * s.M * s.N, s.N);
+    check_close(matmul(a, b), ref, "matmul");
+  }
+  for (auto _ : st) {
+    Tensor c = matmul(a, b);
+    benchmark::DoNotOptimize(c.raw_data());
+  }
+  set_counters(st, s);
+}
+
+// The attention product as BERT computes it: q (B,H,T,D) @ k^T, with k a transposed view.
+void BM_bertlab_matmul_transposed_view(benchmark::State& st) {
+  const Shape3 s = kShapes[3];
+  Generator g(1);
+  Tensor q = randn({1, s.batch, s.M, s.K}, g), k = randn({1, s.batch, s.N, s.K}, g);
+  for (auto _ : st) {
+    Tensor c = matmul(q, transpose(k, -1, -2));
+    benchmark::DoNotOptimize(c.raw_data());
+  }
+  set_counters(st, s);
+}
+
+void BM_bertlab_linear(benchmark::State& st) {
+  const Shape3 s = kShapes[st.range(0)];
+  Generator g(1);
+  Tensor x = randn({s.M, s.K}, g), w = randn({s.N, s.K}, g), bias = randn({s.N}, g);
+  for (auto _ : st) {
+    Tensor y = linear(x, w, bias);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  set_counters(st, s);
+}
+
+}  // namespace
+
+BENCHMARK(BM_cblas_sgemm)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_bertlab_matmul)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_bertlab_matmul_transposed_view)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_bertlab_linear)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK_MAIN();
