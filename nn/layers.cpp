@@ -10,19 +10,26 @@
 
 namespace bertlab::nn {
 
+static thread_local bool g_skip_init = false;
+SkipInitGuard::SkipInitGuard() : prev_(g_skip_init) { g_skip_init = true; }
+SkipInitGuard::~SkipInitGuard() { g_skip_init = prev_; }
+bool SkipInitGuard::active() { return g_skip_init; }
+
+static Tensor uniform_init(const Shape& s, Generator& g, double k) { return g_skip_init ? empty(s) : rand(s, g, -k, k); }
+
 Linear::Linear(int64_t in, int64_t out, bool has_bias, Generator& g) : in_features(in), out_features(out) {
   if (in <= 0 || out <= 0)
     fail("Linear: features must be positive, got in " + std::to_string(in) + ", out " + std::to_string(out));
   const double k = 1.0 / std::sqrt((double)in);
-  weight = register_parameter("weight", rand({out, in}, g, -k, k));
-  if (has_bias) bias = register_parameter("bias", rand({out}, g, -k, k));
+  weight = register_parameter("weight", uniform_init({out, in}, g, k));
+  if (has_bias) bias = register_parameter("bias", uniform_init({out}, g, k));
 }
 Tensor Linear::forward(const Tensor& x) const { return linear(x, weight, bias); }
 
 Embedding::Embedding(int64_t n, int64_t dim, Generator& g) {
   if (n <= 0 || dim <= 0)
     fail("Embedding: sizes must be positive, got " + std::to_string(n) + " x " + std::to_string(dim));
-  weight = register_parameter("weight", randn({n, dim}, g));
+  weight = register_parameter("weight", g_skip_init ? empty({n, dim}) : randn({n, dim}, g));
 }
 Tensor Embedding::forward(const Tensor& ids) const { return embedding(weight, ids); }
 

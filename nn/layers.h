@@ -10,6 +10,21 @@
 
 namespace bertlab::nn {
 
+// While a SkipInitGuard lives, new layers leave their parameters uninitialised (the memory
+// is allocated but not written): for counting parameters of a large model, or when every
+// value will be loaded from a checkpoint next.
+class SkipInitGuard {
+ public:
+  SkipInitGuard();
+  ~SkipInitGuard();
+  SkipInitGuard(const SkipInitGuard&) = delete;
+  SkipInitGuard& operator=(const SkipInitGuard&) = delete;
+  static bool active();
+
+ private:
+  bool prev_;
+};
+
 // y = x W^T + b; W is (out, in) as in PyTorch and Hugging Face checkpoints.
 // Default init as torch.nn.Linear: W, b ~ U(-1/sqrt(in), 1/sqrt(in)).
 class Linear : public Module {

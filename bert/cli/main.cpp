@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "bertlab 0.1.0");
   bertlab::cli::add_tokenize_command(app);
   bertlab::cli::add_demo_command(app);
+  bertlab::cli::add_info_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

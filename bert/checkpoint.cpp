@@ -1,0 +1,173 @@
+// bert/checkpoint.cpp — see checkpoint.h.
+#include "bert/checkpoint.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "autograd/graph.h"
+#include "bert/io.h"
+#include "bert/safetensors.h"
+
+namespace bertlab::bert {
+
+namespace fs = std::filesystem;
+
+std::string LoadInfo::summary() const {
+  std::string s;
+  auto list = [](const std::vector<std::string>& v) {
+    std::string r;
+    for (size_t i = 0; i < v.size(); ++i) r += (i ? ", " : "") + v[i];
+    return r;
+  };
+  if (!newly_initialized.empty())
+    s += "newly initialized (not in the checkpoint): " + list(newly_initialized) + "\n";
+  if (!unused.empty()) s += "not used (not in the model): " + list(unused) + "\n";
+  return s;
+}
+
+// LayerNorm.gamma -> LayerNorm.weight, LayerNorm.beta -> LayerNorm.bias
+static std::string modern_name(std::string k) {
+  auto fix = [&](const std::string& from, const std::string& to) {
+    if (k.size() >= from.size() && k.compare(k.size() - from.size(), from.size(), from) == 0)
+      k = k.substr(0, k.size() - from.size()) + to;
+  };
+  fix("LayerNorm.gamma", "LayerNorm.weight");
+  fix("LayerNorm.beta", "LayerNorm.bias");
+  return k;
+}
+
+LoadInfo load_weights(nn::Module& m, const std::string& path, const std::vector<std::string>& tied) {
+  safetensors::File file(path);
+  std::map<std::string, Tensor> params;
+  for (auto& [n, t] : m.state_dict()) params.emplace(n, t);
+  std::set<std::string> loaded;
+  std::set<const TensorImpl*> loaded_impls;
+  LoadInfo info;
+  NoGradGuard ng;
+  for (const std::string& key : file.names()) {
+    const std::string k = modern_name(key);
+    std::string target;
+    for (const std::string& cand : {k, "bert." + k, k.rfind("bert.", 0) == 0 ? k.substr(5) : std::string()})
+      if (!cand.empty() && params.count(cand)) {
+        target = cand;
+        break;
+      }
+    if (target.empty()) {
+      info.unused.push_back(key);
+      continue;
+    }
+    Tensor& dst = params[target];
+    const Shape& src_shape = file.info(key).shape;
+    if (src_shape != dst.shape())
+      fail(path + ": tensor \"" + key + "\" has shape " + shape_str(src_shape) + " but the model's " + target +
+           " is " + shape_str(dst.shape()));
+    copy_(dst, file.load(key, dst.dtype()).to(dst.device()));
+    loaded.insert(target);
+    loaded_impls.insert(dst.impl());
+  }
+  for (auto& [name, t] : params) {
+    if (loaded.count(name)) continue;
+    bool is_tied = std::find(tied.begin(), tied.end(), name) != tied.end();
+    if (is_tied && loaded_impls.count(t.impl())) continue;  // its other name was loaded
+    info.newly_initialized.push_back(name);
+  }
+  return info;
+}
+
+static std::string weights_file(const std::string& dir) {
+  if (!dir_exists(dir)) fail("model folder not found: " + dir);
+  std::string st = (fs::path(dir) / "model.safetensors").string();
+  if (file_exists(st)) return st;
+  if (file_exists((fs::path(dir) / "model.safetensors.index.json").string()))
+    fail(dir + ": sharded checkpoints (model.safetensors.index.json) are not supported yet; save as one file");
+  if (file_exists((fs::path(dir) / "pytorch_model.bin").string()))
+    fail(dir + ": only safetensors checkpoints are loaded (pytorch_model.bin is a pickle, which bertlab never "
+               "reads); convert it with transformers: model.save_pretrained(dir, safe_serialization=True)");
+  fail(dir + ": no model.safetensors in the folder");
+}
+
+std::shared_ptr<BertPreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info,
+                                                     int64_t num_labels, uint64_t seed) {
+  BertConfig c = BertConfig::load((fs::path(dir) / "config.json").string());
+  if (num_labels > 0 && num_labels != c.num_labels()) c.set_num_labels(num_labels);
+  auto model = make_model(task, c);
+  Generator g(seed);
+  model->init_weights(g);
+  LoadInfo li = load_weights(*model, weights_file(dir), model->tied_names());
+  if (info) *info = li;
+  return model;
+}
+
+std::shared_ptr<BertModel> bert_model_from_pretrained(const std::string& dir, LoadInfo* info) {
+  BertConfig c = BertConfig::load((fs::path(dir) / "config.json").string());
+  auto model = std::make_shared<BertModel>(c, true);
+  Generator g(0);
+  init_bert_weights(*model, c.initializer_range, g);
+  LoadInfo li = load_weights(*model, weights_file(dir));
+  if (info) *info = li;
+  return model;
+}
+
+std::string saved_architecture(const std::string& dir) {
+  BertConfig c = BertConfig::load((fs::path(dir) / "config.json").string());
+  return c.architectures.empty() ? "" : c.architectures.front();
+}
+
+static void write_folder(const std::string& dir, const BertConfig& config, const nn::NamedTensors& tensors,
+                         const TokenizerFiles& tok) {
+  auto write_all = [&](const std::string& d) {
+    safetensors::save((fs::path(d) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+    if (!tok.vocab_file.empty()) {
+      write_file_atomic((fs::path(d) / "vocab.txt").string(), read_file(tok.vocab_file));
+      nlohmann::json tc = {{"tokenizer_class", "BertTokenizer"},
+                           {"do_lower_case", tok.do_lower_case},
+                           {"model_max_length", tok.model_max_length},
+                           {"unk_token", "[UNK]"},
+                           {"sep_token", "[SEP]"},
+                           {"pad_token", "[PAD]"},
+                           {"cls_token", "[CLS]"},
+                           {"mask_token", "[MASK]"},
+                           {"tokenize_chinese_chars", true},
+                           {"strip_accents", nullptr}};
+      write_file_atomic((fs::path(d) / "tokenizer_config.json").string(), tc.dump(2) + "\n");
+    }
+    config.save((fs::path(d) / "config.json").string());  // last: its presence marks a complete folder
+  };
+  if (dir_exists(dir)) {
+    write_all(dir);
+    return;
+  }
+  fs::path target(dir);
+  fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  make_dirs(parent.string());
+  std::string tmp = (parent / (target.filename().string() + ".tmp." + std::to_string(::getpid()))).string();
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  make_dirs(tmp);
+  try {
+    write_all(tmp);
+    fs::rename(tmp, target);
+  } catch (const std::exception& e) {
+    fs::remove_all(tmp, ec);
+    throw Error(std::string("cannot save the model to ") + dir + ": " + e.what());
+  }
+}
+
+void save_pretrained(const BertPreTrainedModel& m, const std::string& dir, const TokenizerFiles& tok) {
+  nn::NamedTensors out;
+  auto tied = m.tied_names();
+  for (auto& [n, t] : m.state_dict())
+    if (std::find(tied.begin(), tied.end(), n) == tied.end()) out.emplace_back(n, t);
+  write_folder(dir, m.config, out, tok);
+}
+
+void save_pretrained(const BertModel& m, const std::string& dir, const TokenizerFiles& tok) {
+  BertConfig c = m.config;
+  c.architectures = {"BertModel"};
+  write_folder(dir, c, m.state_dict(), tok);
+}
+
+}  // namespace bertlab::bert

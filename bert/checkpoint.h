@@ -1,0 +1,51 @@
+// bert/checkpoint.h — Hugging Face-compatible checkpoints: a folder with config.json and
+// model.safetensors (+ tokenizer files), loaded by name (transformers' from_pretrained /
+// save_pretrained). No pickle: pytorch_model.bin is refused with a message saying so.
+//
+// Loading accepts keys with or without the "bert." prefix (a BertModel checkpoint into a
+// head model and the reverse), legacy LayerNorm.gamma / LayerNorm.beta names, and files that
+// omit tied weights (the MLM decoder). A shape mismatch names the key and both shapes.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bert/heads.h"
+
+namespace bertlab::bert {
+
+struct LoadInfo {
+  std::vector<std::string> newly_initialized;  // in the model, not in the file (e.g. a new classifier)
+  std::vector<std::string> unused;             // in the file, not in the model (e.g. cls.* into a classifier)
+  std::string summary() const;                 // the two lists, as transformers prints them
+};
+
+// Copies the tensors of a safetensors file into m's parameters by name (see above).
+// `tied` lists parameter names that alias others and may be absent.
+LoadInfo load_weights(nn::Module& m, const std::string& safetensors_path, const std::vector<std::string>& tied = {});
+
+// A model of the given task from a folder. The config's labels decide num_labels unless
+// `num_labels` > 0 overrides it (a new head is then initialised). Weights absent from the
+// file are initialised as BERT does, from `seed`.
+std::shared_ptr<BertPreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info = nullptr,
+                                                     int64_t num_labels = 0, uint64_t seed = 0);
+// The bare encoder (transformers.BertModel / AutoModel) from a folder.
+std::shared_ptr<BertModel> bert_model_from_pretrained(const std::string& dir, LoadInfo* info = nullptr);
+
+// Writes dir/config.json and dir/model.safetensors (tied aliases left out, metadata
+// {"format": "pt"} as transformers expects), plus vocab.txt and tokenizer_config.json when
+// `vocab_file` is given. A new folder appears all at once (built under a temporary name and
+// renamed); in an existing folder each file is replaced atomically.
+struct TokenizerFiles {
+  std::string vocab_file;      // copied to vocab.txt ("" = none)
+  bool do_lower_case = true;
+  int64_t model_max_length = 512;
+};
+void save_pretrained(const BertPreTrainedModel& m, const std::string& dir, const TokenizerFiles& tok = {});
+void save_pretrained(const BertModel& m, const std::string& dir, const TokenizerFiles& tok = {});
+
+// The config's "architectures" entry names the head a folder was saved with, if any.
+std::string saved_architecture(const std::string& dir);
+
+}  // namespace bertlab::bert

@@ -1,0 +1,68 @@
+// bert/cli/cmd_info.cpp — `bertlab info`: a model's shape and parameter counts, built from a
+// preset name, a config.json or a model folder (the real module tree is built, without
+// initialising its memory, and its parameters counted).
+//
+//   bertlab info --config bert-base --task classify --num-labels 2 --freeze-encoder --json
+//   {"config": "bert-base", "model": "BertForSequenceClassification", "total": 109484546, "trainable": 1538}
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "bert/cli/commands.h"
+#include "bert/cli/common.h"
+#include "bert/heads.h"
+
+namespace bertlab::cli {
+
+void add_info_command(CLI::App& app) {
+  struct Opts {
+    std::string config = "bert-base";
+    std::string task = "base";
+    int64_t num_labels = 0;
+    bool freeze = false;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* c = app.add_subcommand("info", "print a model's configuration and parameter counts");
+  c->add_option("--config", o->config, "preset (bert-tiny ... bert-large[-cased]), a config.json, or a model folder")
+      ->capture_default_str();
+  c->add_option("--task", o->task, "head: base (BertModel), pretrain, mlm, classify, ner, qa")
+      ->check(CLI::IsMember({"base", "pretrain", "mlm", "nsp", "classify", "ner", "qa"}))
+      ->capture_default_str();
+  c->add_option("--num-labels", o->num_labels, "labels of a classify/ner head (default: from the config, else 2)")
+      ->check(CLI::PositiveNumber);
+  c->add_flag("--freeze-encoder", o->freeze, "freeze the encoder (bert.*): only the head trains");
+  c->add_flag("--json", o->json, "print one JSON object with keys total and trainable");
+  c->callback([o] {
+    bert::BertConfig config = resolve_config(o->config);
+    if (o->num_labels > 0) config.set_num_labels(o->num_labels);
+    nn::SkipInitGuard no_init;
+    std::shared_ptr<nn::Module> model;
+    std::string name;
+    if (o->task == "base") {
+      model = std::make_shared<bert::BertModel>(config);
+      name = "BertModel";
+      if (o->freeze) model->freeze("");
+    } else {
+      bert::Task t = task_from_cli(o->task);
+      auto m = bert::make_model(t, config);
+      name = bert::task_class_name(t);
+      if (o->freeze) m->freeze("bert.");
+      model = m;
+    }
+    const int64_t total = model->num_parameters(), trainable = model->num_parameters(true);
+    if (o->json) {
+      nlohmann::json j = {{"config", o->config}, {"model", name}, {"total", total}, {"trainable", trainable}};
+      std::printf("%s\n", j.dump().c_str());
+      return;
+    }
+    std::printf("model        %s (%s)\n", name.c_str(), o->config.c_str());
+    std::printf("layers       %lld, hidden %lld, heads %lld, FFN %lld, vocab %lld, positions %lld\n",
+                (long long)config.num_hidden_layers, (long long)config.hidden_size,
+                (long long)config.num_attention_heads, (long long)config.intermediate_size,
+                (long long)config.vocab_size, (long long)config.max_position_embeddings);
+    std::printf("parameters   %s total, %s trainable\n", with_commas(total).c_str(), with_commas(trainable).c_str());
+  });
+}
+
+}  // namespace bertlab::cli

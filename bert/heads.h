@@ -1,0 +1,127 @@
+// bert/heads.h — BertModel with task heads, as transformers' Bert* classes, with their
+// parameter names (so Hugging Face checkpoints load by name) and their losses:
+//
+//   BertForPreTraining                  MLM logits (B,T,V) + NSP logits (B,2); loss = MLM CE + NSP CE
+//   BertForMaskedLM                     MLM logits; CE over labels != -100
+//   BertForNextSentencePrediction       NSP logits (B,2) from the pooled [CLS]
+//   BertForSequenceClassification       logits (B,L) from dropout(pooled); CE, or MSE when L = 1
+//   BertForTokenClassification          logits (B,T,L) from dropout(hidden); CE over labels != -100
+//   BertForQuestionAnswering            start/end logits (B,T); loss = (CE(start) + CE(end)) / 2,
+//                                       positions clamped to [0, T] and T ignored
+//
+// The MLM decoder's weight is the word-embedding matrix itself (tied), and its bias is
+// cls.predictions.bias.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "bert/model.h"
+
+namespace bertlab::bert {
+
+// What a forward pass takes. Undefined tensors are absent (labels absent: no loss).
+struct BertInputs {
+  Tensor input_ids;            // (B,T) int64
+  Tensor attention_mask;       // (B,T)
+  Tensor token_type_ids;       // (B,T)
+  Tensor labels;               // MLM / token: (B,T); sequence: (B) (int64, or float for regression)
+  Tensor next_sentence_label;  // (B) for pre-training / NSP
+  Tensor start_positions, end_positions;  // (B) for question answering
+};
+
+struct ModelOutput {
+  Tensor loss;                     // () when labels were given
+  Tensor logits;                   // the head's main output (MLM: (B,T,V), NSP/seq: (B,L), token: (B,T,L))
+  Tensor seq_relationship_logits;  // pre-training: (B,2)
+  Tensor start_logits, end_logits; // question answering: (B,T)
+  Tensor mlm_loss, nsp_loss;       // pre-training: the two parts of `loss`
+  BertOutputs bert;                // hidden states (and attentions when asked)
+};
+
+enum class Task { PreTraining, MaskedLM, NextSentence, SequenceClassification, TokenClassification, QuestionAnswering };
+const char* task_class_name(Task t);                // "BertForPreTraining", ...
+Task task_from_class_name(const std::string& name); // throws for an unknown name
+
+// The common base: a `bert` BertModel plus a head.
+class BertPreTrainedModel : public nn::Module {
+ public:
+  BertPreTrainedModel(const BertConfig& c, Task task, bool add_pooling_layer);
+  virtual ModelOutput forward(const BertInputs& in, const ForwardOptions& opt = {}) const = 0;
+  // Re-initialises every weight as BERT does (normal(0, initializer_range), ...).
+  void init_weights(Generator& g);
+  // Names of parameters that are other parameters under a second name (tied), which
+  // checkpoints may omit: {"cls.predictions.decoder.weight", ...}.
+  virtual std::vector<std::string> tied_names() const { return {}; }
+
+  BertConfig config;
+  Task task;
+  std::shared_ptr<BertModel> bert;
+};
+
+// transform: dense -> act -> LayerNorm; decoder: tied embedding matrix + bias
+class BertLMPredictionHead : public nn::Module {
+ public:
+  BertLMPredictionHead(const BertConfig& c, const Tensor& word_embeddings);
+  Tensor forward(const Tensor& hidden) const;  // (B,T,C) -> (B,T,V)
+  std::shared_ptr<nn::Module> transform, decoder;  // decoder holds the tied weight and bias
+  std::shared_ptr<nn::Linear> transform_dense;
+  std::shared_ptr<nn::LayerNorm> transform_norm;
+  Tensor weight;  // (V,C): the word-embedding matrix
+  Tensor bias;    // (V): cls.predictions.bias, also cls.predictions.decoder.bias
+  std::string act;
+};
+
+std::shared_ptr<BertPreTrainedModel> make_model(Task task, const BertConfig& c);
+
+class BertForPreTraining : public BertPreTrainedModel {
+ public:
+  explicit BertForPreTraining(const BertConfig& c);
+  ModelOutput forward(const BertInputs& in, const ForwardOptions& opt = {}) const override;
+  std::vector<std::string> tied_names() const override;
+  std::shared_ptr<nn::Module> cls;
+  std::shared_ptr<BertLMPredictionHead> predictions;
+  std::shared_ptr<nn::Linear> seq_relationship;
+};
+
+class BertForMaskedLM : public BertPreTrainedModel {
+ public:
+  explicit BertForMaskedLM(const BertConfig& c);
+  ModelOutput forward(const BertInputs& in, const ForwardOptions& opt = {}) const override;
+  std::vector<std::string> tied_names() const override;
+  std::shared_ptr<nn::Module> cls;
+  std::shared_ptr<BertLMPredictionHead> predictions;
+};
+
+class BertForNextSentencePrediction : public BertPreTrainedModel {
+ public:
+  explicit BertForNextSentencePrediction(const BertConfig& c);
+  ModelOutput forward(const BertInputs& in, const ForwardOptions& opt = {}) const override;
+  std::shared_ptr<nn::Module> cls;
+  std::shared_ptr<nn::Linear> seq_relationship;
+};
+
+class BertForSequenceClassification : public BertPreTrainedModel {
+ public:
+  explicit BertForSequenceClassification(const BertConfig& c);
+  ModelOutput forward(const BertInputs& in, const ForwardOptions& opt = {}) const override;
+  std::shared_ptr<nn::Dropout> dropout;
+  std::shared_ptr<nn::Linear> classifier;
+};
+
+class BertForTokenClassification : public BertPreTrainedModel {
+ public:
+  explicit BertForTokenClassification(const BertConfig& c);
+  ModelOutput forward(const BertInputs& in, const ForwardOptions& opt = {}) const override;
+  std::shared_ptr<nn::Dropout> dropout;
+  std::shared_ptr<nn::Linear> classifier;
+};
+
+class BertForQuestionAnswering : public BertPreTrainedModel {
+ public:
+  explicit BertForQuestionAnswering(const BertConfig& c);
+  ModelOutput forward(const BertInputs& in, const ForwardOptions& opt = {}) const override;
+  std::shared_ptr<nn::Linear> qa_outputs;
+};
+
+}  // namespace bertlab::bert
