@@ -41,8 +41,8 @@ static std::string modern_name(std::string k) {
 
 LoadInfo load_weights(nn::Module& m, const std::string& path, const std::vector<std::string>& tied) {
   safetensors::File file(path);
-  std::map<std::string, Tensor> params;
-  for (auto& [n, t] : m.state_dict()) params.emplace(n, t);
+  nn::NamedTensors ordered = m.state_dict();
+  std::map<std::string, Tensor> params(ordered.begin(), ordered.end());
   std::set<std::string> loaded;
   std::set<const TensorImpl*> loaded_impls;
   LoadInfo info;
@@ -68,7 +68,7 @@ LoadInfo load_weights(nn::Module& m, const std::string& path, const std::vector<
     loaded.insert(target);
     loaded_impls.insert(dst.impl());
   }
-  for (auto& [name, t] : params) {
+  for (auto& [name, t] : ordered) {
     if (loaded.count(name)) continue;
     bool is_tied = std::find(tied.begin(), tied.end(), name) != tied.end();
     if (is_tied && loaded_impls.count(t.impl())) continue;  // its other name was loaded

@@ -6,7 +6,9 @@
 namespace bertlab::bert {
 
 BertEmbeddings::BertEmbeddings(const BertConfig& c) : max_positions(c.max_position_embeddings) {
-  word_embeddings = register_module("word_embeddings", std::make_shared<nn::Embedding>(c.vocab_size, c.hidden_size));
+  word_embeddings = register_module(
+      "word_embeddings", std::make_shared<nn::Embedding>(c.vocab_size, c.hidden_size, default_generator(),
+                                                         c.pad_token_id < c.vocab_size ? c.pad_token_id : -1));
   position_embeddings =
       register_module("position_embeddings", std::make_shared<nn::Embedding>(c.max_position_embeddings, c.hidden_size));
   token_type_embeddings =

@@ -160,6 +160,9 @@ ModelOutput BertForTokenClassification::forward(const BertInputs& in, const Forw
 
 BertForQuestionAnswering::BertForQuestionAnswering(const BertConfig& c)
     : BertPreTrainedModel(c, Task::QuestionAnswering, false) {
+  if (c.num_labels() != 2)  // transformers builds qa_outputs with num_labels outputs and splits them in two
+    fail("BertForQuestionAnswering needs num_labels = 2 (start and end), the config has " +
+         std::to_string(c.num_labels()));
   qa_outputs = register_module("qa_outputs", std::make_shared<nn::Linear>(c.hidden_size, 2));
 }
 

@@ -65,6 +65,7 @@ static void init_rec(nn::Module& m, double std, Generator& g) {
     if (lin->bias.defined()) fill_(lin->bias, 0.0);
   } else if (auto* emb = dynamic_cast<nn::Embedding*>(&m)) {
     normal_(emb->weight, g, 0.0, std);
+    if (emb->padding_idx >= 0) fill_(select(emb->weight, 0, emb->padding_idx), 0.0);  // as transformers
   } else if (auto* ln = dynamic_cast<nn::LayerNorm*>(&m)) {
     fill_(ln->weight, 1.0);
     fill_(ln->bias, 0.0);

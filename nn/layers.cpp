@@ -26,12 +26,12 @@ Linear::Linear(int64_t in, int64_t out, bool has_bias, Generator& g) : in_featur
 }
 Tensor Linear::forward(const Tensor& x) const { return linear(x, weight, bias); }
 
-Embedding::Embedding(int64_t n, int64_t dim, Generator& g) {
+Embedding::Embedding(int64_t n, int64_t dim, Generator& g, int64_t pad) : padding_idx(pad) {
   if (n <= 0 || dim <= 0)
     fail("Embedding: sizes must be positive, got " + std::to_string(n) + " x " + std::to_string(dim));
   weight = register_parameter("weight", g_skip_init ? empty({n, dim}) : randn({n, dim}, g));
 }
-Tensor Embedding::forward(const Tensor& ids) const { return embedding(weight, ids); }
+Tensor Embedding::forward(const Tensor& ids) const { return embedding(weight, ids, padding_idx); }
 
 LayerNorm::LayerNorm(int64_t dim, double eps_) : eps(eps_) {
   weight = register_parameter("weight", ones({dim}));

@@ -36,11 +36,13 @@ class Linear : public Module {
 };
 
 // Row lookup: ids (any shape, int64) -> (..., dim). Default init N(0, 1) as torch.
+// With padding_idx >= 0 that row gets no gradient (torch.nn.Embedding's padding_idx).
 class Embedding : public Module {
  public:
-  Embedding(int64_t num_embeddings, int64_t dim, Generator& g = default_generator());
+  Embedding(int64_t num_embeddings, int64_t dim, Generator& g = default_generator(), int64_t padding_idx = -1);
   Tensor forward(const Tensor& ids) const;
   Tensor weight;  // (num_embeddings, dim)
+  int64_t padding_idx;
 };
 
 // Normalises the last dimension: (x - mean) / sqrt(var + eps) * weight + bias.

@@ -144,6 +144,22 @@ void move_to_device_(Tensor& t, Device d) {
   }
 }
 
+void convert_dtype_(Tensor& t, DType dtype) {
+  if (t.dtype() == dtype || !is_floating(t.dtype())) return;
+  Tensor c = t.detach().to(dtype).contiguous();
+  TensorImpl* impl = t.impl();
+  impl->storage = c.impl()->storage;
+  impl->offset = c.impl()->offset;
+  impl->strides = c.impl()->strides;
+  impl->dtype = dtype;
+  impl->grad.reset();
+}
+
+void Module::to(DType t) {
+  for (auto& [_, p] : named_parameters()) convert_dtype_(p, t);
+  for (auto& [_, b] : named_buffers()) convert_dtype_(b, t);
+}
+
 void Module::to(Device d) {
   for (auto& [_, t] : named_parameters()) move_to_device_(t, d);
   for (auto& [_, t] : named_buffers()) move_to_device_(t, d);

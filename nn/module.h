@@ -69,6 +69,8 @@ class Module : public std::enable_shared_from_this<Module> {
   // Moves every parameter and buffer to `d` in place: the same Tensor handles (held by an
   // optimizer, or tied between modules) see the new storage.
   void to(Device d);
+  // Converts every floating-point parameter and buffer to `t` in place (float32 <-> float64).
+  void to(DType t);
   void zero_grad();
 
   // Name -> tensor for every parameter (tied ones under every name they have) and
@@ -96,5 +98,7 @@ class Module : public std::enable_shared_from_this<Module> {
 
 // Moves t's storage to device d in place (every handle to t sees it).
 void move_to_device_(Tensor& t, Device d);
+// Converts t to dtype in place (every handle to t sees it); drops its gradient.
+void convert_dtype_(Tensor& t, DType dtype);
 
 }  // namespace bertlab::nn

@@ -3,7 +3,13 @@
 
 #include "autograd/graph.h"
 #include "autograd/tensor.h"
+#include "ops/dropout.h"
 #include "ops/elementwise.h"
+#include "ops/embedding.h"
+#include "ops/index.h"
+#include "ops/layernorm.h"
+#include "ops/loss.h"
 #include "ops/matmul.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
+#include "ops/softmax.h"

@@ -8,7 +8,7 @@ expected.safetensors beside it holds, for a padded batch of text pairs in eval m
 inputs, labels, every hidden state, the logits, the loss, the gradient of every parameter
 ("grad.<name>") after one backward, and every parameter after three AdamW steps with the
 linear warmup/decay schedule ("adamw.<name>"; weight decay 0.01 except biases and LayerNorm
-weights, as transformers' scripts group them). The C++ test loads the folder with
+weights, as transformers' scripts group them; run in float64, see below). The C++ test loads the folder with
 from_pretrained and compares.
 
 Run:  tools/setup_torch_venv.sh && tools/.venv-torch/bin/python tools/make_bert_golden.py
@@ -71,6 +71,11 @@ def run(name, model, labels):
         out.loss.backward()
         for n, p in model.named_parameters():
             exp["grad." + n] = p.grad.detach().clone()
+        # AdamW in float64: a parameter whose exact gradient is 0 (the QA bias: softmax minus
+        # one-hot sums to 0) gets a float32 rounding-noise gradient, and Adam turns noise into
+        # a full-size step of either sign; in float64 the noise is far below eps.
+        model = type(model).from_pretrained(folder).double().eval()
+        kwargs = {k: (v.double() if torch.is_tensor(v) and v.is_floating_point() else v) for k, v in kwargs.items()}
         no_decay = ("bias", "LayerNorm.weight")
         named = list(model.named_parameters())
         groups = [{"params": [p for n, p in named if not n.endswith(no_decay)], "weight_decay": 0.01},

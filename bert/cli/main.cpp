@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   bertlab::cli::add_tokenize_command(app);
   bertlab::cli::add_demo_command(app);
   bertlab::cli::add_info_command(app);
+  bertlab::cli::add_init_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -98,8 +98,15 @@ void run_case(const Case& c) {
   }
   CHECK(compared == (int)params.size());
 
-  // three AdamW steps with the linear schedule, as transformers' scripts group weight decay
-  model->zero_grad();
+  // three AdamW steps with the linear schedule, as transformers' scripts group weight decay,
+  // in float64 on both sides (see tools/make_bert_golden.py: Adam turns float32 rounding
+  // noise in an exactly-zero gradient into a full step)
+  model = from_pretrained(kRoot + c.folder, c.task);
+  model->to(DType::Float64);
+  model->eval();
+  params.clear();
+  for (auto& [n, p] : model->named_parameters()) params[n] = p;
+  if (in.labels.defined() && is_floating(in.labels.dtype())) in.labels = in.labels.to(DType::Float64);
   nn::AdamW adam(nn::decay_groups(*model, 0.01), 1e-3);
   nn::Schedule sched(adam, 1e-3, nn::linear_warmup_decay(1, 3));
   std::vector<double> losses;

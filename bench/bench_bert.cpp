@@ -1,0 +1,69 @@
+// bench/bench_bert.cpp — whole-model timings: bert-base forward (inference, no graph) at
+// batch 1 x 128 and 8 x 128 tokens, and one bert-mini training step (forward, backward,
+// AdamW) at 32 x 128, random init. tools/bench_vs_torch.py runs this and PyTorch on the
+// same shapes with the same threads and prints the ratios.
+//
+//   ./build/bench/bench_bert --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+
+#include "autograd/graph.h"
+#include "bert/heads.h"
+#include "nn/optim.h"
+#include "ops/ops.h"
+
+using namespace bertlab;
+using namespace bertlab::bert;
+
+namespace {
+
+BertInputs random_batch(int64_t B, int64_t T, int64_t vocab, Generator& g) {
+  BertInputs in;
+  in.input_ids = randint({B, T}, g, 0, vocab);
+  in.attention_mask = ones({B, T}, DType::Int64);
+  in.token_type_ids = zeros({B, T}, DType::Int64);
+  return in;
+}
+
+void BM_bert_base_forward(benchmark::State& st) {
+  const int64_t B = st.range(0), T = 128;
+  BertConfig c = BertConfig::preset("bert-base");
+  Generator g(0);
+  BertModel model(c);
+  init_bert_weights(model, c.initializer_range, g);
+  model.eval();
+  BertInputs in = random_batch(B, T, c.vocab_size, g);
+  NoGradGuard ng;
+  for (auto _ : st) {
+    BertOutputs o = model.forward(in.input_ids, in.attention_mask, in.token_type_ids);
+    benchmark::DoNotOptimize(o.last_hidden_state.raw_data());
+  }
+  st.counters["tokens/s"] = benchmark::Counter((double)(B * T), benchmark::Counter::kIsIterationInvariantRate);
+  st.SetLabel(std::to_string(B) + "x" + std::to_string(T));
+}
+
+void BM_bert_mini_train_step(benchmark::State& st) {
+  const int64_t B = 32, T = 128;
+  BertConfig c = BertConfig::preset("bert-mini");
+  Generator g(0);
+  BertForMaskedLM model(c);
+  model.init_weights(g);
+  model.train();
+  BertInputs in = random_batch(B, T, c.vocab_size, g);
+  in.labels = randint({B, T}, g, 0, c.vocab_size);
+  nn::AdamW opt(nn::decay_groups(model, 0.01), 1e-4);
+  for (auto _ : st) {
+    opt.zero_grad();
+    Tensor loss = model.forward(in).loss;
+    loss.backward();
+    opt.step();
+    benchmark::DoNotOptimize(loss.raw_data());
+  }
+  st.counters["tokens/s"] = benchmark::Counter((double)(B * T), benchmark::Counter::kIsIterationInvariantRate);
+  st.SetLabel("32x128");
+}
+
+}  // namespace
+
+BENCHMARK(BM_bert_base_forward)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
+BENCHMARK(BM_bert_mini_train_step)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
+BENCHMARK_MAIN();

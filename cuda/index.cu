@@ -1,0 +1,258 @@
+// cuda/index.cu — indexing kernels: the index check, index_select and gather (forward
+// gather, backward scatter-add, side by side), and where.
+//
+// The scatter-adds are deterministic, like the CPU's (ops/cpu/index.cpp), and give the CPU's
+// bits exactly: every destination element is summed by one thread, in increasing position.
+//   gather backward:        one thread per column (the positions along dim) walks it in
+//                           order; distinct columns write distinct elements.
+//   index_select backward:  (and so embedding backward) the index is sorted together with
+//                           the positions 0..n-1 (CUB's stable radix sort), so equal indices
+//                           form runs in increasing position; the block at the head of a run
+//                           adds up that run's rows. Atomics would be simpler, but floating
+//                           point addition is not associative and their order varies run to
+//                           run. (PyTorch's embedding_dense_backward sorts the same way.)
+#include <cub/device/device_radix_sort.cuh>
+
+#include <climits>
+#include <cstdint>
+
+#include "autograd/dispatch.h"
+#include "cuda/common.cuh"
+#include "cuda/index.h"
+#include "cuda/strided.cuh"
+
+namespace bertlab::cuda {
+
+// ---------------------------------------------------------------------------------------
+// the index check
+
+// *first = min over bad i of i, where idx[i] is outside [0, bound) and not the ignored value.
+// idx is (n); *first starts at ULLONG_MAX ("none").
+__global__ void first_bad_index_kernel(unsigned long long* first, const int64_t* idx, int64_t n, int64_t bound,
+                                       bool skip_ignore, int64_t ignore) {
+  for (int64_t i = first_index(); i < n; i += grid_stride()) {
+    const int64_t v = idx[i];
+    if ((v < 0 || v >= bound) && !(skip_ignore && v == ignore)) atomicMin(first, (unsigned long long)i);
+  }
+}
+
+// The answer is a host value, so this waits for the GPU (as reading any result does).
+int64_t first_bad_index(const int64_t* idx, int64_t n, int64_t bound, bool skip_ignore, int64_t ignore) {
+  if (n == 0) return -1;
+  DeviceBuffer first(sizeof(unsigned long long));
+  CUDA_CHECK(cudaMemsetAsync(first.p, 0xff, sizeof(unsigned long long), stream()));  // ULLONG_MAX
+  first_bad_index_kernel<<<grid_for(n), kThreads, 0, stream()>>>(first.as<unsigned long long>(), idx, n, bound,
+                                                                  skip_ignore, ignore);
+  CUDA_CHECK_LAUNCH();
+  unsigned long long host = 0;
+  memcpy_d2h(&host, first.p, sizeof host);
+  return host == ULLONG_MAX ? -1 : (int64_t)host;
+}
+
+// ---------------------------------------------------------------------------------------
+// index_select: x (outer, D, inner) -> out (outer, n, inner)
+
+// out[o, j, i] = x[o, index[j], i]; out is (outer, n, inner), x is (outer, D, inner), index is
+// (n). E is an unsigned integer of the element's size: a copy needs no arithmetic type.
+template <typename E>
+__global__ void index_select_forward_kernel(E* out, const E* x, const int64_t* index, int64_t outer, int64_t D,
+                                            int64_t n, int64_t inner) {
+  for (int64_t p = first_index(); p < outer * n * inner; p += grid_stride()) {
+    const int64_t i = p % inner, oj = p / inner, j = oj % n, o = oj / n;
+    out[p] = x[(o * D + index[j]) * inner + i];
+  }
+}
+
+// Calls f(E{}) with the unsigned integer type of t's size.
+template <typename F>
+static void dispatch_bits(DType t, F&& f) {
+  if (dtype_size(t) == 4) f(uint32_t{});
+  else f(uint64_t{});
+}
+
+void index_select_forward(DType t, void* out, const void* x, const int64_t* index, int64_t outer, int64_t D,
+                          int64_t n, int64_t inner) {
+  const int64_t total = outer * n * inner;
+  if (total == 0) return;
+  dispatch_bits(t, [&](auto tag) {
+    using E = decltype(tag);
+    index_select_forward_kernel<E><<<grid_for(total), kThreads, 0, stream()>>>(
+        static_cast<E*>(out), static_cast<const E*>(x), index, outer, D, n, inner);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
+// pos[j] = j; pos is (n)
+__global__ void iota_kernel(int64_t* pos, int64_t n) {
+  for (int64_t j = first_index(); j < n; j += grid_stride()) pos[j] = j;
+}
+
+// keys and pos are (n): the index sorted, and where each entry came from. Block (j, o) at
+// the head of a run of equal keys d sums the run's rows of dout, in increasing position:
+//   dx[o, d, i] = sum over k in the run of dout[o, pos[k], i]
+// Blocks that are not at the head of a run return at once. dx is (outer, D, inner) and
+// zeroed by the caller for indices that never occur; dout is (outer, n, inner).
+template <typename T>
+__global__ void index_select_backward_kernel(T* dx, const T* dout, const int64_t* keys, const int64_t* pos,
+                                             int64_t outer, int64_t D, int64_t n, int64_t inner) {
+  const int64_t j = blockIdx.x;
+  if (j > 0 && keys[j] == keys[j - 1]) return;
+  const int64_t d = keys[j];
+  for (int64_t o = blockIdx.y; o < outer; o += gridDim.y)
+    for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) {
+      T acc = 0;
+      for (int64_t k = j; k < n && keys[k] == d; ++k) acc += dout[(o * n + pos[k]) * inner + i];
+      dx[(o * D + d) * inner + i] = acc;
+    }
+}
+
+void index_select_backward(DType t, void* dx, const void* dout, const int64_t* index, int64_t outer, int64_t D,
+                           int64_t n, int64_t inner) {
+  dispatch_float(t, "index_select backward", [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t total = outer * D * inner;
+    if (total == 0) return;
+    memset_zero(dx, (size_t)total * sizeof(T));
+    if (n == 0) return;
+    if (n > INT_MAX) fail("index_select backward: " + std::to_string(n) + " indices are more than one sort handles");
+
+    // sort (index[j], j) by index: a stable sort keeps equal indices in increasing j
+    DeviceBuffer keys(n * sizeof(int64_t)), pos_in(n * sizeof(int64_t)), pos(n * sizeof(int64_t));
+    iota_kernel<<<grid_for(n), kThreads, 0, stream()>>>(pos_in.as<int64_t>(), n);
+    CUDA_CHECK_LAUNCH();
+    int end_bit = 1;  // indices lie in [0, D): only their low bits need sorting
+    while (end_bit < 63 && (int64_t(1) << end_bit) < D) ++end_bit;
+    size_t temp_bytes = 0;
+    CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, index, keys.as<int64_t>(), pos_in.as<int64_t>(),
+                                               pos.as<int64_t>(), (int)n, 0, end_bit, stream()));
+    DeviceBuffer temp(temp_bytes);
+    CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp.p, temp_bytes, index, keys.as<int64_t>(), pos_in.as<int64_t>(),
+                                               pos.as<int64_t>(), (int)n, 0, end_bit, stream()));
+
+    const int threads = inner >= 256 ? 256 : inner > 64 ? 128 : 32;
+    const unsigned grid_y = (unsigned)std::min<int64_t>(outer, 65535);
+    index_select_backward_kernel<T><<<dim3((unsigned)n, grid_y), threads, 0, stream()>>>(
+        static_cast<T*>(dx), static_cast<const T*>(dout), keys.as<int64_t>(), pos.as<int64_t>(), outer, D, n, inner);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// gather along `dim`: the index (and out) seen as (outer, n, inner) around dim
+
+// What a gather kernel needs of the layouts: index's shape, x's strides.
+struct GatherGeometry {
+  int ndim = 0, dim = 0;
+  int64_t shape[kMaxDims] = {};     // the index's (and out's) shape
+  int64_t xstrides[kMaxDims] = {};  // x's strides
+  int64_t outer = 1, n = 1, inner = 1;
+};
+static GatherGeometry gather_geometry(const Layout& lx, const Layout& li, int dim) {
+  GatherGeometry g;
+  g.ndim = li.ndim;
+  g.dim = dim;
+  for (int d = 0; d < li.ndim; ++d) {
+    g.shape[d] = li.shape[d];
+    g.xstrides[d] = lx.strides[d];
+    if (d < dim) g.outer *= li.shape[d];
+    if (d > dim) g.inner *= li.shape[d];
+  }
+  g.n = li.shape[dim];
+  return g;
+}
+
+// out[p] = x[p with p[dim] replaced by index[p]]; out and index are dense with shape
+// g.shape, x is read through g.xstrides.
+template <typename E>
+__global__ void gather_forward_kernel(E* out, const E* x, const int64_t* index, GatherGeometry g) {
+  const int64_t total = g.outer * g.n * g.inner;
+  for (int64_t p = first_index(); p < total; p += grid_stride()) {
+    int64_t rem = p, off = 0;
+    for (int d = g.ndim - 1; d >= 0; --d) {
+      const int64_t coord = rem % g.shape[d];
+      rem /= g.shape[d];
+      off += (d == g.dim ? index[p] : coord) * g.xstrides[d];
+    }
+    out[p] = x[off];
+  }
+}
+
+// One thread per column (o, i) of the index: for j = 0 .. n-1 in order,
+//   dx[column's base + index[o, j, i] * xstride[dim]] += dout[o, j, i]
+// dx is dense with strides g.xstrides and zeroed by the caller; dout and index are dense
+// (outer, n, inner).
+template <typename T>
+__global__ void gather_backward_kernel(T* dx, const T* dout, const int64_t* index, GatherGeometry g) {
+  for (int64_t col = first_index(); col < g.outer * g.inner; col += grid_stride()) {
+    const int64_t o = col / g.inner, i = col % g.inner;
+    int64_t base = 0, rest = i;
+    for (int d = g.ndim - 1; d > g.dim; --d) {  // coordinates after dim come from i
+      base += (rest % g.shape[d]) * g.xstrides[d];
+      rest /= g.shape[d];
+    }
+    rest = o;
+    for (int d = g.dim - 1; d >= 0; --d) {  // and those before dim from o
+      base += (rest % g.shape[d]) * g.xstrides[d];
+      rest /= g.shape[d];
+    }
+    const int64_t step = g.xstrides[g.dim];
+    for (int64_t j = 0; j < g.n; ++j) {
+      const int64_t p = (o * g.n + j) * g.inner + i;
+      dx[base + index[p] * step] += dout[p];
+    }
+  }
+}
+
+void gather_forward(DType t, void* out, const void* x, const Layout& lx, const int64_t* index, const Layout& li,
+                    int dim) {
+  const GatherGeometry g = gather_geometry(lx, li, dim);
+  const int64_t total = g.outer * g.n * g.inner;
+  if (total == 0) return;
+  dispatch_bits(t, [&](auto tag) {
+    using E = decltype(tag);
+    gather_forward_kernel<E><<<grid_for(total), kThreads, 0, stream()>>>(static_cast<E*>(out),
+                                                                          static_cast<const E*>(x), index, g);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
+void gather_backward(DType t, void* dx, const Layout& lx, const void* dout, const int64_t* index, const Layout& li,
+                     int dim) {
+  const GatherGeometry g = gather_geometry(lx, li, dim);
+  if (g.outer * g.n * g.inner == 0) return;
+  dispatch_float(t, "gather backward", [&](auto tag) {
+    using T = decltype(tag);
+    gather_backward_kernel<T><<<grid_for(g.outer * g.inner), kThreads, 0, stream()>>>(
+        static_cast<T*>(dx), static_cast<const T*>(dout), index, g);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// where
+
+// y = cond != 0 ? a : b; y, cond, a, b share one shape (ix.shape), each with its own strides
+// (0 where broadcast).
+template <typename T>
+__global__ void where_kernel(T* y, const T* cond, const T* a, const T* b, StridedIndex<4> ix) {
+  for (int64_t i = first_index(); i < ix.numel; i += grid_stride()) {
+    int64_t off[4];
+    ix.offsets(i, off);
+    y[off[0]] = cond[off[1]] != (T)0 ? a[off[2]] : b[off[3]];
+  }
+}
+
+void where(DType t, const Layout& ly, void* y, const void* cond, const Layout& lc, const void* a, const Layout& la,
+           const void* b, const Layout& lb) {
+  const Layout* layouts[4] = {&ly, &lc, &la, &lb};
+  const StridedIndex<4> ix = make_strided_index<4>(layouts);
+  if (ix.numel == 0) return;
+  dispatch_all(t, "where", [&](auto tag) {
+    using T = decltype(tag);
+    where_kernel<T><<<grid_for(ix.numel), kThreads, 0, stream()>>>(
+        static_cast<T*>(y), static_cast<const T*>(cond), static_cast<const T*>(a), static_cast<const T*>(b), ix);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
+}  // namespace bertlab::cuda

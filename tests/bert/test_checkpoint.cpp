@@ -1,0 +1,160 @@
+// tests/bert/test_checkpoint.cpp — from_pretrained / save_pretrained beyond the happy path:
+// prefixes, legacy names, tied weights, new heads, mismatches, atomic saves, bad configs.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "bert/checkpoint.h"
+#include "bert/io.h"
+#include "bert/safetensors.h"
+#include "ops/ops.h"
+
+using namespace bertlab;
+using namespace bertlab::bert;
+namespace fs = std::filesystem;
+
+namespace {
+const std::string kRoot = "tests/data/bert_parity/";
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("bertlab_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+};
+
+bool same_values(const Tensor& a, const Tensor& b) { return a.tolist<double>() == b.tolist<double>(); }
+
+std::map<std::string, Tensor> params_of(const nn::Module& m) {
+  std::map<std::string, Tensor> out;
+  for (auto& [n, t] : m.named_parameters()) out[n] = t;
+  return out;
+}
+}  // namespace
+
+TEST_CASE("a BertModel checkpoint loads into a head model: only the new head is initialised") {
+  LoadInfo info;
+  auto m = from_pretrained(kRoot + "BertModel", Task::SequenceClassification, &info, 4);
+  CHECK(info.newly_initialized == std::vector<std::string>{"classifier.weight", "classifier.bias"});
+  CHECK(info.unused.empty());
+  safetensors::File f(kRoot + "BertModel/model.safetensors");
+  CHECK(same_values(m->bert->embeddings->word_embeddings->weight, f.load("embeddings.word_embeddings.weight")));
+  CHECK(params_of(*m).at("classifier.weight").shape() == Shape{4, 32});
+}
+
+TEST_CASE("a head checkpoint loads into the bare BertModel: the head's keys are reported unused") {
+  LoadInfo info;
+  auto m = bert_model_from_pretrained(kRoot + "BertForPreTraining", &info);
+  CHECK(info.newly_initialized.empty());
+  CHECK(info.unused.size() == 7);  // cls.predictions.{bias, transform.*} and cls.seq_relationship.*
+  for (auto& k : info.unused) CHECK(k.rfind("cls.", 0) == 0);
+}
+
+TEST_CASE("the tied MLM decoder may be absent from the file and follows the embeddings") {
+  safetensors::File f(kRoot + "BertForPreTraining/model.safetensors");
+  CHECK_FALSE(f.contains("cls.predictions.decoder.weight"));
+  auto m = std::dynamic_pointer_cast<BertForPreTraining>(from_pretrained(kRoot + "BertForPreTraining", Task::PreTraining));
+  REQUIRE(m);
+  CHECK(m->predictions->weight.impl() == m->bert->embeddings->word_embeddings->weight.impl());
+  CHECK(m->predictions->bias.impl() == params_of(*m).at("cls.predictions.bias").impl());
+}
+
+TEST_CASE("legacy LayerNorm.gamma / beta names and files without the bert. prefix load") {
+  TempDir tmp;
+  auto src = from_pretrained(kRoot + "BertForSequenceClassification", Task::SequenceClassification);
+  nn::NamedTensors renamed;
+  for (auto& [n, t] : src->state_dict()) {
+    std::string k = n.rfind("bert.", 0) == 0 ? n.substr(5) : n;  // drop the prefix
+    for (auto [from, to] : {std::pair{"LayerNorm.weight", "LayerNorm.gamma"}, std::pair{"LayerNorm.bias", "LayerNorm.beta"}})
+      if (k.size() > std::string(from).size() && k.compare(k.size() - std::string(from).size(), std::string::npos, from) == 0)
+        k = k.substr(0, k.size() - std::string(from).size()) + to;
+    renamed.emplace_back(k, t);
+  }
+  fs::copy(kRoot + "BertForSequenceClassification/config.json", tmp.path / "config.json");
+  safetensors::save((tmp.path / "model.safetensors").string(), renamed, {{"format", "pt"}});
+  LoadInfo info;
+  auto m = from_pretrained(tmp.path.string(), Task::SequenceClassification, &info);
+  CHECK_MESSAGE(info.newly_initialized.empty(), info.summary());
+  CHECK_MESSAGE(info.unused.empty(), info.summary());
+  auto a = params_of(*src), b = params_of(*m);
+  for (auto& [n, t] : a) CHECK_MESSAGE(same_values(t, b.at(n)), n);
+}
+
+TEST_CASE("a shape mismatch names the key and both shapes") {
+  // the checkpoint's classifier has 3 labels; asking for 5 gives a (5, 32) classifier
+  CHECK_THROWS_WITH_AS(from_pretrained(kRoot + "BertForSequenceClassification", Task::SequenceClassification, nullptr, 5),
+                       doctest::Contains("\"classifier.bias\" has shape [3] but the model's classifier.bias is [5]"),
+                       Error);
+}
+
+TEST_CASE("save_pretrained then from_pretrained gives the same model; the folder appears whole") {
+  TempDir tmp;
+  auto src = from_pretrained(kRoot + "BertForPreTraining", Task::PreTraining);
+  std::string dir = (tmp.path / "saved").string();
+  save_pretrained(*src, dir, {"data/vocab/bert-base-uncased-vocab.txt", true, 512});
+  for (auto& e : fs::directory_iterator(tmp.path)) CHECK(e.path().filename() == "saved");  // no temporary left
+  CHECK(file_exists(dir + "/vocab.txt"));
+  CHECK(file_exists(dir + "/tokenizer_config.json"));
+  safetensors::File f(dir + "/model.safetensors");
+  CHECK(f.metadata().at("format") == "pt");
+  CHECK_FALSE(f.contains("cls.predictions.decoder.weight"));  // tied: left out, as transformers does
+  CHECK(saved_architecture(dir) == "BertForPreTraining");
+  auto back = from_pretrained(dir, Task::PreTraining);
+  auto a = params_of(*src), b = params_of(*back);
+  REQUIRE(a.size() == b.size());
+  for (auto& [n, t] : a) CHECK_MESSAGE(same_values(t, b.at(n)), n);
+  // saving again over an existing folder replaces the files
+  save_pretrained(*back, dir);
+  CHECK(from_pretrained(dir, Task::PreTraining)->num_parameters() == src->num_parameters());
+}
+
+TEST_CASE("config.json round trip keeps unknown keys; bad configs name the key") {
+  BertConfig c = BertConfig::load(kRoot + "BertForPreTraining/config.json");
+  CHECK(c.hidden_size == 32);
+  CHECK(c.extra.contains("transformers_version"));
+  BertConfig back = BertConfig::from_json(c.to_json());
+  CHECK(back.to_json() == c.to_json());
+  nlohmann::json j = c.to_json();
+  j["hidden_size"] = "big";
+  CHECK_THROWS_WITH_AS(BertConfig::from_json(j, "x/config.json"), doctest::Contains("x/config.json: key \"hidden_size\" must be an integer"), Error);
+  j = c.to_json();
+  j["num_attention_heads"] = 5;
+  CHECK_THROWS_WITH_AS(BertConfig::from_json(j), doctest::Contains("not a multiple of num_attention_heads 5"), Error);
+  j = c.to_json();
+  j["id2label"] = {{"0", "neg"}, {"2", "pos"}};
+  CHECK_THROWS_WITH_AS(BertConfig::from_json(j), doctest::Contains("id2label"), Error);
+  j = c.to_json();
+  j["model_type"] = "gpt2";
+  CHECK_THROWS_WITH_AS(BertConfig::from_json(j), doctest::Contains("expected \"bert\""), Error);
+}
+
+TEST_CASE("missing weights and pickle checkpoints get a clear message") {
+  TempDir tmp;
+  fs::copy(kRoot + "BertModel/config.json", tmp.path / "config.json");
+  CHECK_THROWS_WITH_AS(from_pretrained(tmp.path.string(), Task::MaskedLM), doctest::Contains("no model.safetensors"), Error);
+  std::ofstream(tmp.path / "pytorch_model.bin") << "not really a pickle";
+  CHECK_THROWS_WITH_AS(from_pretrained(tmp.path.string(), Task::MaskedLM), doctest::Contains("never reads"), Error);
+  CHECK_THROWS_WITH_AS(from_pretrained("no/such/dir", Task::MaskedLM), doctest::Contains("no/such/dir"), Error);
+}
+
+TEST_CASE("parameter counts equal transformers' for bert-base and bert-large") {
+  nn::SkipInitGuard no_init;
+  CHECK(BertModel(BertConfig::preset("bert-base")).num_parameters() == 109482240);
+  CHECK(BertModel(BertConfig::preset("bert-large")).num_parameters() == 335141888);
+  BertConfig c = BertConfig::preset("bert-base");
+  c.set_num_labels(2);
+  BertForSequenceClassification cls(c);
+  // transformers 5.24: 109,483,778 total (= 109,482,240 + 768 x 2 + 2); REFERENCE.md's
+  // 109,484,546 is 768 more than BertModel + the 1,538-parameter classifier, see the README
+  CHECK(cls.num_parameters() == 109483778);
+  cls.freeze("bert.");
+  CHECK(cls.num_parameters(true) == 1538);
+}

@@ -1,0 +1,130 @@
+// tokenizer/config.cpp — reads an HF model folder's tokenizer_config.json and
+// special_tokens_map.json into TokenizerOptions (see bert_tokenizer.h).
+//
+// Keys read (transformers BertTokenizer / PreTrainedTokenizerBase names): do_lower_case,
+// strip_accents, tokenize_chinese_chars, never_split, model_max_length (or the old max_len),
+// unk/sep/pad/cls/mask_token (a string, or an AddedToken object {"content": ...}),
+// additional_special_tokens, added_tokens_decoder (entries with "special": true),
+// clean_up_tokenization_spaces. Other keys are ignored.
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tokenizer/bert_tokenizer.h"
+
+namespace bertlab::tokenizer {
+
+namespace {
+
+using nlohmann::json;
+
+json read_json(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw TokenizerError(path.string() + ": cannot open");
+  try {
+    return json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw TokenizerError(path.string() + ": not valid JSON: " + e.what());
+  }
+}
+
+[[noreturn]] void bad_key(const std::filesystem::path& path, const std::string& key, const char* want,
+                          const json& got) {
+  throw TokenizerError(path.string() + ": key '" + key + "' must be " + want + ", got " +
+                       std::string(got.type_name()) + " " + got.dump().substr(0, 60));
+}
+
+void read_bool(const json& j, const std::filesystem::path& path, const char* key, bool& out) {
+  if (!j.contains(key)) return;
+  if (!j[key].is_boolean()) bad_key(path, key, "true or false", j[key]);
+  out = j[key].get<bool>();
+}
+
+// A special token: "[UNK]" or {"content": "[UNK]", ...}.
+std::string token_text(const json& v, const std::filesystem::path& path, const std::string& key) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  bad_key(path, key, "a string or an object with a string \"content\"", v);
+}
+
+void read_specials(const json& j, const std::filesystem::path& path, TokenizerOptions& o) {
+  const std::pair<const char*, std::string*> named[] = {{"unk_token", &o.unk_token}, {"sep_token", &o.sep_token},
+                                                        {"pad_token", &o.pad_token}, {"cls_token", &o.cls_token},
+                                                        {"mask_token", &o.mask_token}};
+  for (auto [key, dst] : named) {
+    if (j.contains(key) && !j[key].is_null()) *dst = token_text(j[key], path, key);
+  }
+  if (j.contains("additional_special_tokens") && !j["additional_special_tokens"].is_null()) {
+    const json& list = j["additional_special_tokens"];
+    if (!list.is_array()) bad_key(path, "additional_special_tokens", "a list", list);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      o.additional_special_tokens.push_back(
+          token_text(list[i], path, "additional_special_tokens[" + std::to_string(i) + "]"));
+    }
+  }
+}
+
+}  // namespace
+
+TokenizerOptions load_tokenizer_config(const std::filesystem::path& dir) {
+  TokenizerOptions o;
+  const auto config_path = dir / "tokenizer_config.json";
+  if (std::filesystem::exists(config_path)) {
+    const json j = read_json(config_path);
+    if (!j.is_object()) throw TokenizerError(config_path.string() + ": must hold a JSON object");
+    read_bool(j, config_path, "do_lower_case", o.do_lower_case);
+    read_bool(j, config_path, "tokenize_chinese_chars", o.tokenize_chinese_chars);
+    read_bool(j, config_path, "clean_up_tokenization_spaces", o.clean_up_tokenization_spaces);
+    if (j.contains("strip_accents") && !j["strip_accents"].is_null()) {
+      if (!j["strip_accents"].is_boolean()) bad_key(config_path, "strip_accents", "true, false or null", j["strip_accents"]);
+      o.strip_accents = j["strip_accents"].get<bool>();
+    }
+    if (j.contains("never_split") && !j["never_split"].is_null()) {
+      const json& list = j["never_split"];
+      if (!list.is_array()) bad_key(config_path, "never_split", "a list of strings or null", list);
+      for (const json& v : list) {
+        if (!v.is_string()) bad_key(config_path, "never_split", "a list of strings or null", list);
+        o.never_split.push_back(v.get<std::string>());
+      }
+    }
+    for (const char* key : {"model_max_length", "max_len"}) {
+      if (!j.contains(key) || j[key].is_null()) continue;
+      const json& v = j[key];
+      if (!v.is_number() || v.get<double>() < 1) bad_key(config_path, key, "a positive number", v);
+      // HF writes 1e30 ("VERY_LARGE_INTEGER") for "no limit"
+      const double d = v.get<double>();
+      o.model_max_length = d > 1e15 ? std::size_t{1} << 50 : static_cast<std::size_t>(d);
+      break;
+    }
+    read_specials(j, config_path, o);
+    if (j.contains("added_tokens_decoder") && j["added_tokens_decoder"].is_object()) {
+      for (const auto& [id, v] : j["added_tokens_decoder"].items()) {
+        const std::string key = "added_tokens_decoder." + id;
+        if (!v.is_object()) bad_key(config_path, key, "an object", v);
+        const std::string tok = token_text(v, config_path, key);
+        const bool special = v.value("special", false);
+        const bool known = tok == o.unk_token || tok == o.sep_token || tok == o.pad_token ||
+                           tok == o.cls_token || tok == o.mask_token;
+        if (special && !known) o.additional_special_tokens.push_back(tok);
+      }
+    }
+  }
+  const auto map_path = dir / "special_tokens_map.json";
+  if (std::filesystem::exists(map_path)) {
+    const json j = read_json(map_path);
+    if (!j.is_object()) throw TokenizerError(map_path.string() + ": must hold a JSON object");
+    std::vector<std::string> before = std::move(o.additional_special_tokens);
+    o.additional_special_tokens.clear();
+    read_specials(j, map_path, o);
+    for (std::string& t : before) {
+      if (std::find(o.additional_special_tokens.begin(), o.additional_special_tokens.end(), t) ==
+          o.additional_special_tokens.end()) {
+        o.additional_special_tokens.push_back(std::move(t));
+      }
+    }
+  }
+  return o;
+}
+
+}  // namespace bertlab::tokenizer

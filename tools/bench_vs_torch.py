@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""tools/bench_vs_torch.py — bertlab against PyTorch + transformers on the CPU, in one run.
+
+Same shapes, same thread count, random init, float32:
+  * bert-base BertModel forward (inference, no autograd) at batch 1 x 128 and 8 x 128 tokens
+  * one bert-mini BertForMaskedLM training step (forward, backward, AdamW) at 32 x 128
+bertlab's side is build/bench/bench_bert (Google Benchmark, median of repetitions); PyTorch's
+is timed here the same way (warm-up, then the median of repetitions of timed loops).
+Prints the medians and the ratio bertlab / PyTorch (below 1.0: bertlab is faster).
+
+Run:  tools/setup_torch_venv.sh && ninja -C build bench/bench_bert &&
+      tools/.venv-torch/bin/python tools/bench_vs_torch.py [--threads 2] [--reps 5]
+"""
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def run_bertlab(threads, reps):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    out = subprocess.run([str(ROOT / "build/bench/bench_bert"), "--benchmark_format=json",
+                          f"--benchmark_repetitions={reps}", "--benchmark_report_aggregates_only=true"],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    res = {}
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            name = b["run_name"]
+            ms = b["real_time"] * {"ms": 1, "us": 1e-3, "ns": 1e-6, "s": 1e3}[b["time_unit"]]
+            res[name] = ms
+    return res
+
+
+def time_torch(fn, reps, min_time=2.0):
+    fn()  # warm-up
+    fn()
+    meds = []
+    for _ in range(reps):
+        n, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            el = time.perf_counter() - t0
+            if el >= min_time:
+                break
+        meds.append(el / n * 1e3)
+    return statistics.median(meds)
+
+
+def run_torch(threads, reps):
+    import torch
+    from transformers import BertConfig, BertForMaskedLM, BertModel
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    res = {}
+    base = BertModel(BertConfig()).eval()
+    for b in (1, 8):
+        ids = torch.randint(0, 30522, (b, 128))
+        mask = torch.ones(b, 128, dtype=torch.long)
+        types = torch.zeros(b, 128, dtype=torch.long)
+
+        def fwd():
+            with torch.no_grad():
+                base(input_ids=ids, attention_mask=mask, token_type_ids=types)
+        res[f"BM_bert_base_forward/{b}/real_time"] = time_torch(fwd, reps)
+    del base
+    mini = BertForMaskedLM(BertConfig(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                                      intermediate_size=1024)).train()
+    ids = torch.randint(0, 30522, (32, 128))
+    labels = torch.randint(0, 30522, (32, 128))
+    mask = torch.ones(32, 128, dtype=torch.long)
+    types = torch.zeros(32, 128, dtype=torch.long)
+    no_decay = ("bias", "LayerNorm.weight")
+    named = list(mini.named_parameters())
+    opt = torch.optim.AdamW([{"params": [p for n, p in named if not n.endswith(no_decay)], "weight_decay": 0.01},
+                             {"params": [p for n, p in named if n.endswith(no_decay)], "weight_decay": 0.0}],
+                            lr=1e-4)
+
+    def step():
+        opt.zero_grad()
+        loss = mini(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels).loss
+        loss.backward()
+        opt.step()
+    res["BM_bert_mini_train_step/real_time"] = time_torch(step, reps, 3.0)
+    return res, torch.__version__, mini.config._attn_implementation
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--reps", type=int, default=5)
+    a = ap.parse_args()
+    ours = run_bertlab(a.threads, a.reps)
+    theirs, version, attn = run_torch(a.threads, a.reps)
+    print(f"threads {a.threads}, medians of {a.reps} repetitions; PyTorch {version} (attention: {attn})")
+    print(f"{'benchmark':38s} {'bertlab ms':>11s} {'PyTorch ms':>11s} {'ratio':>7s}")
+    for k, label in [("BM_bert_base_forward/1/real_time", "bert-base forward 1x128"),
+                     ("BM_bert_base_forward/8/real_time", "bert-base forward 8x128"),
+                     ("BM_bert_mini_train_step/real_time", "bert-mini train step 32x128")]:
+        print(f"{label:38s} {ours[k]:11.1f} {theirs[k]:11.1f} {ours[k] / theirs[k]:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
