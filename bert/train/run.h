@@ -1,0 +1,77 @@
+// bert/train/run.h — what a training run leaves behind and how it resumes.
+//
+// A run folder holds:
+//   metrics.jsonl            one JSON object per logged step or evaluation (append-only)
+//   checkpoint-<step>/       a Hugging Face model folder (config.json, model.safetensors,
+//                            vocab.txt, tokenizer_config.json) plus
+//                              optimizer.safetensors   the optimizer's moments
+//                              trainer_state.json      step, epoch, schedule step, random
+//                                                      generator state, data position, ...
+//   best/                    the best checkpoint by the eval metric (fine-tuning)
+// Checkpoints are written under a temporary name and renamed, so a crash, Ctrl-C or a full
+// disk never leaves a half-written one; only the last `keep` are kept.
+//
+// Ctrl-C (SIGINT) or SIGTERM sets a flag that the loop checks after each step: it saves a
+// checkpoint and stops cleanly. A second Ctrl-C exits at once.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "bert/checkpoint.h"
+#include "nn/optim.h"
+
+namespace bertlab::train {
+
+// --- interruption ---------------------------------------------------------------------
+void install_interrupt_handler();
+bool interrupted();
+void clear_interrupt();  // for tests
+
+// --- metrics ------------------------------------------------------------------------
+class MetricsLog {
+ public:
+  explicit MetricsLog(const std::string& path, bool append = true);
+  ~MetricsLog();
+  void write(const nlohmann::json& record);  // one line, flushed
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::FILE* f_ = nullptr;
+};
+
+// --- checkpoints ----------------------------------------------------------------------
+struct TrainerState {
+  int64_t step = 0;            // optimizer steps taken
+  int64_t epoch = 0;           // completed epochs (fine-tuning) or passes over the corpus
+  int64_t data_position = 0;   // examples consumed in the current epoch / stream
+  uint64_t rng_seed = 0;       // the training generator (dropout, masking) ...
+  uint64_t rng_offset = 0;     // ... and its counter
+  int64_t schedule_step = 0;
+  double best_metric = -1e300; // fine-tuning: best eval metric so far
+  std::string best_checkpoint;
+  nlohmann::json extra = nlohmann::json::object();  // anything else a command needs to resume
+
+  nlohmann::json to_json() const;
+  static TrainerState from_json(const nlohmann::json& j, const std::string& where);
+};
+
+// Writes run_dir/checkpoint-<state.step>/ (atomically) and deletes older checkpoints beyond
+// the newest `keep` (keep <= 0: keep all). Returns the folder.
+std::string save_checkpoint(const std::string& run_dir, const bert::BertPreTrainedModel& model,
+                            const nn::Optimizer& opt, const TrainerState& state,
+                            const bert::TokenizerFiles& tok, int keep);
+// Copies a checkpoint folder's model files to run_dir/<name> (e.g. "best"), atomically.
+void publish(const std::string& checkpoint_dir, const std::string& run_dir, const std::string& name);
+// Restores optimizer moments and the trainer state from a checkpoint folder (the model is
+// loaded by from_pretrained from the same folder).
+TrainerState load_checkpoint_state(const std::string& checkpoint_dir, nn::Optimizer& opt);
+// The newest checkpoint-<step> folder in run_dir, or "" if none.
+std::string latest_checkpoint(const std::string& run_dir);
+
+// Throws a clear error naming the step when a loss is NaN or infinite.
+void check_finite(double loss, int64_t step, const std::string& last_good_checkpoint);
+
+}  // namespace bertlab::train
