@@ -8,6 +8,8 @@
 #include <set>
 
 #include "autograd/graph.h"
+#include "nn/layers.h"
+#include "ops/ops.h"
 #include "bert/io.h"
 #include "bert/safetensors.h"
 
@@ -89,24 +91,52 @@ static std::string weights_file(const std::string& dir) {
   fail(dir + ": no model.safetensors in the folder");
 }
 
+// Initialises the parameters the checkpoint did not have, by BERT's rule (as
+// init_bert_weights would have): LayerNorm weights 1, biases 0, other weights
+// N(0, initializer_range), the padding row of the word embeddings 0.
+static void init_missing(nn::Module& m, const std::vector<std::string>& names, const BertConfig& c, uint64_t seed) {
+  if (names.empty()) return;
+  std::map<std::string, Tensor> params;
+  for (auto& [n, t] : m.state_dict()) params.emplace(n, t);
+  Generator g(seed);
+  NoGradGuard ng;
+  auto ends_with = [](const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  for (const std::string& n : names) {
+    Tensor& t = params.at(n);
+    if (ends_with(n, "LayerNorm.weight")) fill_(t, 1.0);
+    else if (ends_with(n, "bias")) fill_(t, 0.0);
+    else normal_(t, g, 0.0, c.initializer_range);
+    if (ends_with(n, "word_embeddings.weight") && c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size)
+      fill_(select(t, 0, c.pad_token_id), 0.0);
+  }
+}
+
 std::shared_ptr<BertPreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info,
                                                      int64_t num_labels, uint64_t seed) {
   BertConfig c = BertConfig::load((fs::path(dir) / "config.json").string());
   if (num_labels > 0 && num_labels != c.num_labels()) c.set_num_labels(num_labels);
-  auto model = make_model(task, c);
-  Generator g(seed);
-  model->init_weights(g);
+  std::shared_ptr<BertPreTrainedModel> model;
+  {
+    nn::SkipInitGuard no_init;  // every value is loaded or initialised below
+    model = make_model(task, c);
+  }
   LoadInfo li = load_weights(*model, weights_file(dir), model->tied_names());
+  init_missing(*model, li.newly_initialized, c, seed);
   if (info) *info = li;
   return model;
 }
 
 std::shared_ptr<BertModel> bert_model_from_pretrained(const std::string& dir, LoadInfo* info) {
   BertConfig c = BertConfig::load((fs::path(dir) / "config.json").string());
-  auto model = std::make_shared<BertModel>(c, true);
-  Generator g(0);
-  init_bert_weights(*model, c.initializer_range, g);
+  std::shared_ptr<BertModel> model;
+  {
+    nn::SkipInitGuard no_init;
+    model = std::make_shared<BertModel>(c, true);
+  }
   LoadInfo li = load_weights(*model, weights_file(dir));
+  init_missing(*model, li.newly_initialized, c, 0);
   if (info) *info = li;
   return model;
 }

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   bertlab::cli::add_demo_command(app);
   bertlab::cli::add_info_command(app);
   bertlab::cli::add_init_command(app);
+  bertlab::cli::add_embed_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
