@@ -395,8 +395,8 @@ static void fill_random(const Tensor& x, Generator& g, cuda::RandomKind kind, do
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; ++i) {
       switch (kind) {
-        case cuda::RandomKind::Normal: p[i] = (T)(a + b * philox::normal(g.seed, base + i)); break;
-        case cuda::RandomKind::Uniform: p[i] = (T)(a + (b - a) * (1.0 - philox::uniform(g.seed, base + i))); break;
+        case cuda::RandomKind::Normal: p[i] = (T)std::fma(b, philox::normal(g.seed, base + i), a); break;
+        case cuda::RandomKind::Uniform: p[i] = (T)std::fma(b - a, 1.0 - philox::uniform(g.seed, base + i), a); break;
         case cuda::RandomKind::Integer: {
           int64_t span = (int64_t)b - (int64_t)a;
           int64_t v = (int64_t)std::floor((1.0 - philox::uniform(g.seed, base + i)) * (double)span);

@@ -36,7 +36,12 @@ int main(int argc, char** argv) {
   }
   doctest::Context ctx(argc, argv);
   const int res = ctx.run();
-  cuda::synchronize();  // surface any fault still in flight
+  try {
+    cuda::synchronize();  // surface a fault still in flight
+  } catch (const Error& e) {
+    std::printf("after the tests: %s\n", e.what());
+    return 1;
+  }
   return res;
 }
 

@@ -90,6 +90,8 @@ TEST_CASE("embedding forward and its scatter-add backward equal the CPU's bit fo
     Tensor ids = ids_tensor({4, 37}, 61, 0, 10);  // many repeats of few ids; ids >= 10 never occur
     check_cuda_vs_cpu(std::string("embedding ") + dtype_name(t), [](const V& v) { return embedding(v[0], v[1]); },
                       {w, ids}, kExact, kExact);
+    check_cuda_vs_cpu(std::string("embedding with padding_idx ") + dtype_name(t),
+                      [](const V& v) { return embedding(v[0], v[1], 3); }, {w, ids}, kExact, kExact);
     Tensor wide = rnd({1000, 768}, 62, t);
     Tensor many = ids_tensor({8, 128}, 63, 0, 1000);
     check_cuda_vs_cpu(std::string("embedding 1000x768, 1024 ids ") + dtype_name(t),
