@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "autograd/dispatch.h"
+#include "ops/cpu/vec_math.h"
 
 namespace bertlab::cpu {
 
@@ -20,9 +21,11 @@ static void cross_entropy_forward_kernel(T* losses, T* lse, const T* logits, con
   for (int64_t n = 0; n < N; ++n) {
     const T* x = logits + n * C;
     T mx = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : mx)
     for (int64_t c = 0; c < C; ++c) mx = x[c] > mx ? x[c] : mx;
     double s = 0;
-    for (int64_t c = 0; c < C; ++c) s += std::exp(x[c] - mx);
+#pragma omp simd reduction(+ : s)
+    for (int64_t c = 0; c < C; ++c) s += (double)vexp(x[c] - mx);
     const T l = mx + (T)std::log(s);
     lse[n] = l;
     const int64_t t = targets[n];
@@ -44,7 +47,8 @@ static void cross_entropy_backward_kernel(T* dlogits, const T* dlosses, const T*
       continue;
     }
     const T g = dlosses[n], l = lse[n];
-    for (int64_t c = 0; c < C; ++c) d[c] = g * std::exp(x[c] - l);  // softmax
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) d[c] = g * vexp(x[c] - l);  // softmax
     d[t] -= g;                                                        // - onehot
   }
 }

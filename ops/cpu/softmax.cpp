@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "autograd/dispatch.h"
+#include "ops/cpu/vec_math.h"
 
 namespace bertlab::cpu {
 
@@ -20,18 +21,24 @@ static void softmax_forward_kernel(T* y, const T* x, int64_t N, int64_t C, bool 
     const T* xr = x + n * C;
     T* yr = y + n * C;
     T mx = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : mx)
     for (int64_t c = 0; c < C; ++c) mx = xr[c] > mx ? xr[c] : mx;
     double s = 0;
-    for (int64_t c = 0; c < C; ++c) {
-      T e = std::exp(xr[c] - mx);
-      if (!log) yr[c] = e;
-      s += e;
-    }
     if (log) {
+#pragma omp simd reduction(+ : s)
+      for (int64_t c = 0; c < C; ++c) s += (double)vexp(xr[c] - mx);
       const T ls = (T)std::log(s);
+#pragma omp simd
       for (int64_t c = 0; c < C; ++c) yr[c] = (xr[c] - mx) - ls;
     } else {
+#pragma omp simd reduction(+ : s)
+      for (int64_t c = 0; c < C; ++c) {
+        T e = vexp(xr[c] - mx);
+        yr[c] = e;
+        s += (double)e;
+      }
       const T inv = (T)(1.0 / s);
+#pragma omp simd
       for (int64_t c = 0; c < C; ++c) yr[c] *= inv;
     }
   }
@@ -47,12 +54,16 @@ static void softmax_backward_kernel(T* dx, const T* dy, const T* y, int64_t N, i
     T* d = dx + n * C;
     double s = 0;
     if (log) {
+#pragma omp simd reduction(+ : s)
       for (int64_t c = 0; c < C; ++c) s += g[c];
       const T st = (T)s;
-      for (int64_t c = 0; c < C; ++c) d[c] = g[c] - std::exp(yr[c]) * st;  // dy - exp(y) sum(dy)
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) d[c] = g[c] - vexp(yr[c]) * st;  // dy - exp(y) sum(dy)
     } else {
+#pragma omp simd reduction(+ : s)
       for (int64_t c = 0; c < C; ++c) s += (double)g[c] * yr[c];
       const T st = (T)s;
+#pragma omp simd
       for (int64_t c = 0; c < C; ++c) d[c] = yr[c] * (g[c] - st);  // y (dy - sum(dy y))
     }
   }
