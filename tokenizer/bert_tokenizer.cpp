@@ -2,9 +2,7 @@
 #include "tokenizer/bert_tokenizer.h"
 
 #include <algorithm>
-#include <limits>
 #include <stdexcept>
-#include <unordered_set>
 
 #include "tokenizer/unicode.h"
 
@@ -386,9 +384,29 @@ void BertTokenizer::pad_batch(std::vector<Encoding>& batch, const EncodeOptions&
 
 Encoding BertTokenizer::encode(const EncodeInput& in, const EncodeOptions& opt) const {
   thread_local Scratch s;
+  const bool has_pair = in.is_split_into_words ? !in.pair_words.empty() || in.pair.has_value() : in.pair.has_value();
+  if (opt.truncation == Truncation::kNone && opt.add_special_tokens && !in.is_split_into_words &&
+      opt.padding == Padding::kNone) {
+    // The common case, written straight into one Encoding: [CLS] A [SEP] (B [SEP]). Same result
+    // as post_process below, without building A and B apart and copying them.
+    Encoding e;
+    e.reserve((in.text.size() + (has_pair ? in.pair->size() : 0)) / 4 + 4);
+    e.push(cls_id_, 0, {0, 0}, -1, -1, 1);
+    std::int32_t next_word = 0;
+    encode_sequence(in.text, 0, 0, -1, next_word, e, s);
+    if (opt.offsets == OffsetUnit::kCodePoints) offsets_to_code_points(in.text, e, 1, s.char_index);
+    e.push(sep_id_, 0, {0, 0}, -1, -1, 1);
+    if (has_pair) {
+      const std::size_t from = e.size();
+      next_word = 0;
+      encode_sequence(*in.pair, 1, 1, -1, next_word, e, s);
+      if (opt.offsets == OffsetUnit::kCodePoints) offsets_to_code_points(*in.pair, e, from, s.char_index);
+      e.push(sep_id_, 1, {0, 0}, -1, -1, 1);
+    }
+    return e;
+  }
   Encoding a = encode_one(in.text, in.words, in.is_split_into_words, 0, 0, opt.offsets, s);
   std::optional<Encoding> b;
-  const bool has_pair = in.is_split_into_words ? !in.pair_words.empty() || in.pair.has_value() : in.pair.has_value();
   if (has_pair) {
     b = encode_one(in.pair.value_or(std::string_view{}), in.pair_words, in.is_split_into_words, 1, 1,
                    opt.offsets, s);

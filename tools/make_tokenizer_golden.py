@@ -635,7 +635,7 @@ def write_disagreements(writers):
             if line.startswith("## "):
                 cur = line[3:].strip()
                 old[cur] = []
-            elif cur:
+            elif cur and line.strip():
                 old[cur].append(line)
     for w in writers:
         key = f"{w.name}.{w.casing}"
@@ -658,7 +658,7 @@ def write_disagreements(writers):
         for key in sorted(old):
             f.write(f"## {key}\n")
             f.writelines(old[key])
-            f.write("\n" if old[key] and not old[key][-1].endswith("\n\n") else "")
+            f.write("\n")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 # tools/make_tokenizer_golden.py (tokenizer golden files) and bench/tokenizer_vs_hf.py
 # (speed comparison). Tests never need it: they read the committed golden files.
 #
-# Usage: bash tools/setup_hf_venv.sh            (idempotent; re-run to upgrade)
+# Usage: bash tools/setup_hf_venv.sh            (idempotent)
 #        PYTHON=python3.11 bash tools/setup_hf_venv.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
