@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <iomanip>
+#include <climits>
+#include <malloc.h>
 #include <ostream>
 #include <sstream>
 
@@ -59,9 +61,25 @@ Shape contiguous_strides(const Shape& s) {
 
 // ---------------------------------------------------------------------------------------
 // Storage
+//
+// Host memory: glibc's malloc serves large blocks with mmap and returns them to the kernel
+// on free, so every activation of a forward pass would be fresh pages, each paying a page
+// fault and the kernel's zeroing on first touch. Raising the mmap and trim thresholds keeps
+// freed blocks in the process for the next op of the same size (what PyTorch gets from its
+// caching allocators). Done once, before the first tensor.
+
+static void tune_host_malloc() {
+  static const bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);  // blocks below 1 GiB come from the heap
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);  // and freed heap memory stays for reuse
+    return true;
+  }();
+  (void)done;
+}
 
 Storage::Storage(size_t n, Device d) : nbytes(n), device(d) {
   if (d == Device::CPU) {
+    tune_host_malloc();
     size_t rounded = ((n ? n : 1) + 63) / 64 * 64;  // 64-byte aligned for SIMD
     data = std::aligned_alloc(64, rounded);
     if (!data) fail("out of host memory allocating " + std::to_string(n) + " bytes");

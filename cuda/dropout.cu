@@ -1,6 +1,6 @@
 // cuda/dropout.cu — dropout with inverted scaling, the mask drawn from Philox counters.
 //
-// Element i is kept iff dropout_keep(seed, offset + i, p) (cuda/dropout.h), the very function
+// Element i is kept iff dropout_keep(seed, offset, i, p) (cuda/dropout.h), the very function
 // the CPU kernel calls, so both devices draw the same mask; no mask is stored, and the
 // backward is this kernel again on dy with the same (seed, offset).
 #include "autograd/dispatch.h"
@@ -13,7 +13,7 @@ namespace bertlab::cuda {
 template <typename T>
 __global__ void dropout_kernel(T* y, const T* x, int64_t n, float p, T scale, uint64_t seed, uint64_t offset) {
   for (int64_t i = first_index(); i < n; i += grid_stride())
-    y[i] = dropout_keep(seed, offset + (uint64_t)i, p) ? x[i] * scale : (T)0;
+    y[i] = dropout_keep(seed, offset, (uint64_t)i, p) ? x[i] * scale : (T)0;
 }
 
 void dropout_apply(DType t, void* y, const void* x, int64_t n, double p, uint64_t seed, uint64_t offset) {

@@ -30,7 +30,7 @@ Tensor dropout(const Tensor& x, double p, bool train, Generator& gen) {
     fail(m.str());
   }
   if (!train || p == 0.0) return x;
-  const uint64_t seed = gen.seed, offset = gen.advance((uint64_t)x.numel());
+  const uint64_t seed = gen.seed, offset = gen.advance(dropout_counters((uint64_t)x.numel()));
   Tensor y = dropout_kernel(x.detach().contiguous(), p, seed, offset);
   return record("dropout", y, {x}, [p, seed, offset](const Tensor& dy, Grads& g) {
     g.add(0, dropout_kernel(dy.contiguous(), p, seed, offset));
