@@ -7,6 +7,13 @@
 
 namespace bertlab::bert {
 
+// Off by default, and ignored on the CPU: the composed ops below are the reference path. The
+// GPU run (tools/gpu_check.sh: bench_cuda_bert with and without --fused_attention) decides
+// whether the fused kernel is faster there; switch the default only on that evidence.
+static bool g_fused_attention = false;
+void set_fused_attention(bool on) { g_fused_attention = on; }
+bool fused_attention() { return g_fused_attention; }
+
 BertSelfAttention::BertSelfAttention(const BertConfig& c) : heads(c.num_attention_heads), head_dim(c.head_dim()) {
   query = register_module("query", std::make_shared<nn::Linear>(c.hidden_size, c.hidden_size));
   key = register_module("key", std::make_shared<nn::Linear>(c.hidden_size, c.hidden_size));
@@ -21,6 +28,12 @@ Tensor BertSelfAttention::forward(const Tensor& hidden, const Tensor& mask_bias,
   Tensor q = split(query->forward(hidden));
   Tensor k = split(key->forward(hidden));
   Tensor v = split(value->forward(hidden));
+  if (g_fused_attention && hidden.device() == Device::CUDA && !probs_out) {
+    // the same function in one kernel (ops/attention.h), with the same dropout mask
+    Tensor ctx = scaled_dot_product_attention(q, k, v, mask_bias, dropout->p, dropout->is_training(),
+                                              dropout->gen ? *dropout->gen : default_generator());
+    return reshape(permute(ctx, {0, 2, 1, 3}), {B, T, C});  // a dense (B,T,H,D) already: no copy
+  }
   Tensor scores = matmul(q, transpose(k, -1, -2)) * (1.0 / std::sqrt((double)head_dim));  // (B,H,T,T)
   if (mask_bias.defined()) scores = scores + mask_bias;
   Tensor probs = softmax(scores, -1);

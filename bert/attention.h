@@ -14,6 +14,12 @@
 
 namespace bertlab::bert {
 
+// Whether self-attention on CUDA runs as the fused scaled_dot_product_attention kernel
+// instead of the composed ops (matmul, softmax, dropout, matmul). Process-wide, default off;
+// the CPU always uses the composed ops.
+void set_fused_attention(bool on);
+bool fused_attention();
+
 class BertSelfAttention : public nn::Module {
  public:
   explicit BertSelfAttention(const BertConfig& c);

@@ -174,11 +174,12 @@ ModelOutput BertForQuestionAnswering::forward(const BertInputs& in, const Forwar
   o.end_logits = select(logits, 2, 1);
   if (in.start_positions.defined() && in.end_positions.defined()) {
     const int64_t T = o.start_logits.size(1);
-    // positions outside the sequence are clamped to T and ignored, as transformers does
+    // positions outside the sequence are clamped to [0, T] and T is ignored, as transformers
+    // does; on the positions' own device (no copy to the host, so no wait for the GPU):
+    //   min(max(p, 0), T) = T - max(T - max(p, 0), 0)      (int64 ops; there is no minimum op)
     auto clamp = [T](const Tensor& p) {
-      std::vector<int64_t> v = p.to(Device::CPU).tolist<int64_t>();
-      for (auto& x : v) x = std::min<int64_t>(std::max<int64_t>(x, 0), T);
-      return from_vector(v, p.shape(), p.device());
+      Tensor zero = zeros({}, DType::Int64, p.device()), t = full({}, (double)T, DType::Int64, p.device());
+      return sub(t, maximum(sub(t, maximum(p, zero)), zero));
     };
     Tensor s = clamp(in.start_positions), e = clamp(in.end_positions);
     o.loss = (cross_entropy(o.start_logits, s, T) + cross_entropy(o.end_logits, e, T)) * 0.5;

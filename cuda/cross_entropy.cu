@@ -33,7 +33,8 @@ __global__ void cross_entropy_forward_kernel(T* losses, T* lse, const T* logits,
     const T l = mx + (T)std::log(s);
     lse[n] = l;
     const int64_t t = targets[n];
-    losses[n] = t == ignore_index ? (T)0 : l - x[t];
+    // a target outside [0, C) only gets here while a deferred check is pending: NaN, no read
+    losses[n] = t == ignore_index ? (T)0 : (t >= 0 && t < C) ? l - x[t] : std::numeric_limits<T>::quiet_NaN();
   }
 }
 

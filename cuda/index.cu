@@ -15,6 +15,10 @@
 
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "autograd/dispatch.h"
 #include "cuda/common.cuh"
@@ -49,17 +53,55 @@ int64_t first_bad_index(const int64_t* idx, int64_t n, int64_t bound, bool skip_
   return host == ULLONG_MAX ? -1 : (int64_t)host;
 }
 
+// Deferred checks: a fixed array of device slots, one per queued check, allocated once; the
+// host keeps each check's message maker. One stream, one host thread (as the whole backend).
+static constexpr size_t kDeferredSlots = 256;
+static bool g_deferred = [] {
+  const char* e = std::getenv("BERTLAB_CUDA_DEFERRED_INDEX_CHECKS");
+  return e && e[0] && e[0] != '0';
+}();
+static unsigned long long* g_slots = nullptr;  // device, kDeferredSlots entries
+static std::vector<std::function<std::string(int64_t)>> g_pending;
+
+void set_deferred_index_checks(bool on) { g_deferred = on; }
+bool deferred_index_checks() { return g_deferred; }
+
+void check_index_deferred(const int64_t* idx, int64_t n, int64_t bound, bool skip_ignore, int64_t ignore,
+                          std::function<std::string(int64_t)> report) {
+  if (n == 0) return;
+  if (g_pending.size() == kDeferredSlots) raise_deferred_index_errors();  // all slots queued: check them now
+  if (!g_slots) g_slots = static_cast<unsigned long long*>(cuda::malloc(kDeferredSlots * sizeof(unsigned long long)));
+  unsigned long long* slot = g_slots + g_pending.size();
+  CUDA_CHECK(cudaMemsetAsync(slot, 0xff, sizeof *slot, stream()));  // ULLONG_MAX: none bad
+  first_bad_index_kernel<<<grid_for(n), kThreads, 0, stream()>>>(slot, idx, n, bound, skip_ignore, ignore);
+  CUDA_CHECK_LAUNCH();
+  g_pending.push_back(std::move(report));
+}
+
+void raise_deferred_index_errors() {
+  if (g_pending.empty()) return;
+  std::vector<std::function<std::string(int64_t)>> pending;
+  pending.swap(g_pending);  // a report that reads a value back re-enters here with nothing queued
+  std::vector<unsigned long long> first(pending.size());
+  CUDA_CHECK(cudaMemcpyAsync(first.data(), g_slots, first.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost,
+                             stream()));
+  CUDA_CHECK(cudaStreamSynchronize(stream()));
+  for (size_t i = 0; i < first.size(); ++i)
+    if (first[i] != ULLONG_MAX) fail(pending[i]((int64_t)first[i]));
+}
+
 // ---------------------------------------------------------------------------------------
 // index_select: x (outer, D, inner) -> out (outer, n, inner)
 
 // out[o, j, i] = x[o, index[j], i]; out is (outer, n, inner), x is (outer, D, inner), index is
-// (n). E is an unsigned integer of the element's size: a copy needs no arithmetic type.
+// (n). E is an unsigned integer of the element's size: a copy needs no arithmetic type. An
+// index outside [0, D) (only possible while a deferred check is pending) gives 0.
 template <typename E>
 __global__ void index_select_forward_kernel(E* out, const E* x, const int64_t* index, int64_t outer, int64_t D,
                                             int64_t n, int64_t inner) {
   for (int64_t p = first_index(); p < outer * n * inner; p += grid_stride()) {
-    const int64_t i = p % inner, oj = p / inner, j = oj % n, o = oj / n;
-    out[p] = x[(o * D + index[j]) * inner + i];
+    const int64_t i = p % inner, oj = p / inner, j = oj % n, o = oj / n, d = index[j];
+    out[p] = (d >= 0 && d < D) ? x[(o * D + d) * inner + i] : (E)0;
   }
 }
 
@@ -98,6 +140,7 @@ __global__ void index_select_backward_kernel(T* dx, const T* dout, const int64_t
   const int64_t j = blockIdx.x;
   if (j > 0 && keys[j] == keys[j - 1]) return;
   const int64_t d = keys[j];
+  if (d < 0 || d >= D) return;  // out of range (a deferred check will report it): no write
   for (int64_t o = blockIdx.y; o < outer; o += gridDim.y)
     for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) {
       T acc = 0;
@@ -146,6 +189,7 @@ struct GatherGeometry {
   int64_t shape[kMaxDims] = {};     // the index's (and out's) shape
   int64_t xstrides[kMaxDims] = {};  // x's strides
   int64_t outer = 1, n = 1, inner = 1;
+  int64_t xdim = 0;  // x's size along dim: the range of the indices
 };
 static GatherGeometry gather_geometry(const Layout& lx, const Layout& li, int dim) {
   GatherGeometry g;
@@ -158,6 +202,7 @@ static GatherGeometry gather_geometry(const Layout& lx, const Layout& li, int di
     if (d > dim) g.inner *= li.shape[d];
   }
   g.n = li.shape[dim];
+  g.xdim = lx.shape[dim];
   return g;
 }
 
@@ -167,11 +212,16 @@ template <typename E>
 __global__ void gather_forward_kernel(E* out, const E* x, const int64_t* index, GatherGeometry g) {
   const int64_t total = g.outer * g.n * g.inner;
   for (int64_t p = first_index(); p < total; p += grid_stride()) {
+    const int64_t k = index[p];
+    if (k < 0 || k >= g.xdim) {  // out of range (a deferred check will report it)
+      out[p] = (E)0;
+      continue;
+    }
     int64_t rem = p, off = 0;
     for (int d = g.ndim - 1; d >= 0; --d) {
       const int64_t coord = rem % g.shape[d];
       rem /= g.shape[d];
-      off += (d == g.dim ? index[p] : coord) * g.xstrides[d];
+      off += (d == g.dim ? k : coord) * g.xstrides[d];
     }
     out[p] = x[off];
   }
@@ -197,8 +247,8 @@ __global__ void gather_backward_kernel(T* dx, const T* dout, const int64_t* inde
     }
     const int64_t step = g.xstrides[g.dim];
     for (int64_t j = 0; j < g.n; ++j) {
-      const int64_t p = (o * g.n + j) * g.inner + i;
-      dx[base + index[p] * step] += dout[p];
+      const int64_t p = (o * g.n + j) * g.inner + i, k = index[p];
+      if (k >= 0 && k < g.xdim) dx[base + k * step] += dout[p];
     }
   }
 }

@@ -5,6 +5,9 @@
 // contributions in a fixed order, whatever the thread count (no atomics on the CPU).
 #pragma once
 
+#include <functional>
+#include <string>
+
 #include "autograd/dtype.h"
 
 namespace bertlab::cuda {
@@ -13,6 +16,26 @@ namespace bertlab::cuda {
 // `ignore` when skip_ignore is set; -1 when every entry is valid. idx is (n), dense.
 int64_t first_bad_index(const int64_t* idx, int64_t n, int64_t bound, bool skip_ignore,
                         int64_t ignore);
+
+// Deferred index checks. Reading first_bad_index's answer makes the host wait for the GPU, at
+// every embedding lookup and every cross-entropy. With deferred checks on (off by default;
+// set_deferred_index_checks(true), or BERTLAB_CUDA_DEFERRED_INDEX_CHECKS=1 in the
+// environment), the ops queue the same check into a device slot instead and go on; the next
+// call that waits for the GPU anyway (memcpy_d2h: item(), tolist(), a copy to the host; or
+// synchronize()) reads every queued slot and throws the first failure's message, as the op
+// would have. Meanwhile the kernels that read indices treat an out-of-range one as absent
+// (a zero row, a NaN loss), so a bad index never reads or writes outside its tensor. The
+// error then surfaces at the training loop's loss.item() instead of inside the op.
+void set_deferred_index_checks(bool on);
+bool deferred_index_checks();
+// Queues first_bad_index(idx, n, bound, skip_ignore, ignore) on the stream; report(position)
+// makes the error message if it finds a bad entry. idx must stay alive until the next wait
+// (report may keep the tensor). Does not wait.
+void check_index_deferred(const int64_t* idx, int64_t n, int64_t bound, bool skip_ignore, int64_t ignore,
+                          std::function<std::string(int64_t)> report);
+// Waits for the GPU if checks are queued, and throws the first failed one's message. Called by
+// memcpy_d2h and synchronize().
+void raise_deferred_index_errors();
 
 // out is (outer, n, inner), x is (outer, D, inner), index is (n); all dense, indices in [0, D).
 //   out[o, j, i] = x[o, index[j], i]

@@ -1,6 +1,7 @@
 // cuda/no_cuda.cpp — the CUDA API in a build without CUDA: nothing is available, and every
 // call that would touch a device throws "built without CUDA".
 #include "autograd/tensor.h"
+#include "cuda/attention.h"
 #include "cuda/copy.h"
 #include "cuda/cuda.h"
 #include "cuda/elementwise.h"
@@ -74,6 +75,12 @@ void cross_entropy_backward(DType, void*, const void*, const void*, const void*,
                             int64_t) { no_cuda("cross_entropy backward"); }
 
 int64_t first_bad_index(const int64_t*, int64_t, int64_t, bool, int64_t) { no_cuda("index check"); }
+void set_deferred_index_checks(bool) {}
+bool deferred_index_checks() { return false; }
+void check_index_deferred(const int64_t*, int64_t, int64_t, bool, int64_t, std::function<std::string(int64_t)>) {
+  no_cuda("index check");
+}
+void raise_deferred_index_errors() {}
 void index_select_forward(DType, void*, const void*, const int64_t*, int64_t, int64_t, int64_t, int64_t) {
   no_cuda("index_select");
 }
@@ -90,5 +97,10 @@ void where(DType, const Layout&, void*, const void*, const Layout&, const void*,
 void adamw_step(DType, int64_t, void*, const void*, void*, void*, double, double, double, double, double, double,
                 double) { no_cuda("adamw"); }
 void sum_squares(DType, int64_t, const void*, double*) { no_cuda("sum_squares"); }
+void clip_coefficient(const double*, int64_t, double, double*, double*) { no_cuda("clip_coefficient"); }
+void scale_by_device_scalar(DType, int64_t, void*, const double*) { no_cuda("scale_by_device_scalar"); }
+
+void attention_forward(DType, const AttnArgs&) { no_cuda("scaled_dot_product_attention"); }
+void attention_backward(DType, const AttnArgs&, const AttnGrads&) { no_cuda("scaled_dot_product_attention backward"); }
 
 }  // namespace bertlab::cuda

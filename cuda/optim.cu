@@ -75,4 +75,38 @@ void sum_squares(DType t, int64_t n, const void* x, double* out_device) {
   });
 }
 
+// norm[0] = sqrt(sum of parts[0 .. n)), coef[0] = the clipping coefficient; one block
+__global__ void clip_coefficient_kernel(const double* parts, int64_t n, double max_norm, double* norm, double* coef) {
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) s += parts[i];
+  s = block_sum(s);
+  if (threadIdx.x == 0) {
+    const double nrm = std::sqrt(s);
+    const double c = max_norm / (nrm + 1e-6);
+    *norm = nrm;
+    *coef = c < 1.0 ? c : 1.0;
+  }
+}
+
+void clip_coefficient(const double* parts, int64_t n, double max_norm, double* norm, double* coef) {
+  clip_coefficient_kernel<<<1, kThreads, 0, stream()>>>(parts, n, max_norm, norm, coef);
+  CUDA_CHECK_LAUNCH();
+}
+
+// x[i] *= (T)coef[0]; x is (n)
+template <typename T>
+__global__ void scale_by_device_scalar_kernel(T* x, int64_t n, const double* coef) {
+  const T c = (T)*coef;
+  for (int64_t i = first_index(); i < n; i += grid_stride()) x[i] *= c;
+}
+
+void scale_by_device_scalar(DType t, int64_t n, void* x, const double* coef) {
+  if (n == 0) return;
+  dispatch_float(t, "scale_by_device_scalar", [&](auto tag) {
+    using T = decltype(tag);
+    scale_by_device_scalar_kernel<T><<<grid_for(n), kThreads, 0, stream()>>>(static_cast<T*>(x), n, coef);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
 }  // namespace bertlab::cuda

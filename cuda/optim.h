@@ -14,4 +14,13 @@ void adamw_step(DType t, int64_t n, void* p, const void* g, void* m, void* v, do
 // Sum of squares of n elements, accumulated in double, written to *out (a device double).
 void sum_squares(DType t, int64_t n, const void* x, double* out_device);
 
+// The device half of gradient clipping, so that the host never reads the norm (one block):
+//   norm[0] = sqrt(sum of parts[0 .. n))
+//   coef[0] = max_norm / (norm + 1e-6) where that is below 1, else 1 (also for a NaN norm, as
+//             the CPU's `if (coef < 1)` leaves the gradients alone then)
+// parts, norm and coef are device doubles.
+void clip_coefficient(const double* parts, int64_t n, double max_norm, double* norm, double* coef);
+// x[i] *= (T)coef[0] for n contiguous elements; coef is a device double.
+void scale_by_device_scalar(DType t, int64_t n, void* x, const double* coef);
+
 }  // namespace bertlab::cuda

@@ -10,6 +10,7 @@
 
 #include "cuda/common.cuh"
 #include "cuda/cuda.h"
+#include "cuda/index.h"
 
 namespace bertlab::cuda {
 
@@ -113,10 +114,12 @@ void memcpy_h2d(void* dst, const void* src, size_t nbytes) {
 }
 
 // Waits for every queued kernel that writes src, then for the copy itself.
+// Then reports a failed deferred index check (cuda/index.h), now that the host waited anyway.
 void memcpy_d2h(void* dst, const void* src, size_t nbytes) {
   if (nbytes == 0) return;
   CUDA_CHECK(cudaMemcpyAsync(dst, src, nbytes, cudaMemcpyDeviceToHost, stream()));
   CUDA_CHECK(cudaStreamSynchronize(stream()));
+  raise_deferred_index_errors();
 }
 
 void memcpy_d2d(void* dst, const void* src, size_t nbytes) {
@@ -133,6 +136,7 @@ void memset_zero(void* dst, size_t nbytes) {
 void synchronize() {
   if (!available()) return;
   CUDA_CHECK(cudaStreamSynchronize(stream()));
+  raise_deferred_index_errors();
 }
 
 }  // namespace bertlab::cuda

@@ -148,10 +148,17 @@ void AdamW::load_state(const std::map<std::string, Tensor>& s) {
     }
 }
 
-double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+static std::vector<Tensor> grads_of(const std::vector<Tensor>& params) {
   std::vector<Tensor> grads;
   for (auto& p : params)
     if (p.grad().defined()) grads.push_back(p.grad());
+  return grads;
+}
+
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+  std::vector<Tensor> grads = grads_of(params);
+  if (!grads.empty() && grads.front().device() == Device::CUDA)
+    return clip_grad_norm_tensor(params, max_norm).item();  // the one wait, for the value returned
   const double norm = global_norm(grads);
   const double coef = max_norm / (norm + 1e-6);
   if (coef < 1.0) {
@@ -159,6 +166,11 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
     for (auto& g : grads) mul_(g, coef);
   }
   return norm;
+}
+
+Tensor clip_grad_norm_tensor(const std::vector<Tensor>& params, double max_norm) {
+  NoGradGuard ng;
+  return clip_by_global_norm_(grads_of(params), max_norm);
 }
 
 Schedule::Schedule(Optimizer& opt, double base_lr, std::function<double(int64_t)> factor)

@@ -70,6 +70,11 @@ class AdamW : public Optimizer {
 // by max_norm / (norm + 1e-6) (torch.nn.utils.clip_grad_norm_). Returns the norm before
 // clipping.
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+// The same, returning the norm as a 0-dim float64 tensor on the gradients' device instead of
+// a host value (torch's clip_grad_norm_ returns a tensor too): on the GPU the norm and the
+// scaling stay there and the host does not wait. Read it (.item()) only where it is printed;
+// clip_grad_norm above is this plus that read.
+Tensor clip_grad_norm_tensor(const std::vector<Tensor>& params, double max_norm);
 
 // Learning rate as a function of the step, times the base rate (torch LambdaLR).
 class Schedule {

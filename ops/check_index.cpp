@@ -7,16 +7,9 @@
 
 namespace bertlab {
 
-BadIndex find_bad_index(const Tensor& idx, int64_t bound, std::optional<int64_t> ignore) {
-  Tensor ic = idx.contiguous();
-  const int64_t n = ic.numel();
-  int64_t at = -1;
-  switch (ic.device()) {
-    case Device::CPU: at = cpu::first_bad_index(ic.data<int64_t>(), n, bound, ignore.has_value(), ignore.value_or(0)); break;
-    case Device::CUDA: at = cuda::first_bad_index(ic.data<int64_t>(), n, bound, ignore.has_value(), ignore.value_or(0)); break;
-  }
+// The BadIndex for flat position `at` of the dense ic (reads the value: on CUDA, a wait).
+static BadIndex bad_at(const Tensor& ic, int64_t at) {
   BadIndex bad;
-  if (at < 0) return bad;
   bad.found = true;
   bad.value = make_view(ic, {}, {}, ic.offset() + at).item_int();
   Shape pos(ic.dim());
@@ -27,6 +20,28 @@ BadIndex find_bad_index(const Tensor& idx, int64_t bound, std::optional<int64_t>
   }
   bad.position = shape_str(pos);
   return bad;
+}
+
+BadIndex find_bad_index(const Tensor& idx, int64_t bound, std::optional<int64_t> ignore) {
+  Tensor ic = idx.contiguous();
+  const int64_t n = ic.numel();
+  int64_t at = -1;
+  switch (ic.device()) {
+    case Device::CPU: at = cpu::first_bad_index(ic.data<int64_t>(), n, bound, ignore.has_value(), ignore.value_or(0)); break;
+    case Device::CUDA: at = cuda::first_bad_index(ic.data<int64_t>(), n, bound, ignore.has_value(), ignore.value_or(0)); break;
+  }
+  return at < 0 ? BadIndex() : bad_at(ic, at);
+}
+
+void check_index(const Tensor& idx, int64_t bound, std::optional<int64_t> ignore,
+                 std::function<std::string(const BadIndex&)> message) {
+  if (idx.device() == Device::CUDA && cuda::deferred_index_checks()) {
+    Tensor ic = idx.contiguous();  // kept by the report until the check is read
+    cuda::check_index_deferred(ic.data<int64_t>(), ic.numel(), bound, ignore.has_value(), ignore.value_or(0),
+                               [ic, message](int64_t at) { return message(bad_at(ic, at)); });
+    return;
+  }
+  if (BadIndex bad = find_bad_index(idx, bound, ignore)) fail(message(bad));
 }
 
 }  // namespace bertlab

@@ -21,10 +21,11 @@ Tensor embedding(const Tensor& weight, const Tensor& ids, int64_t padding_idx) {
   check_dtype("embedding", ids, DType::Int64, "ids");
   check_same_device("embedding", weight, ids);
   const int64_t V = weight.size(0), C = weight.size(1), n = ids.numel();
-  if (BadIndex bad = find_bad_index(ids, V))
-    fail("embedding: id " + std::to_string(bad.value) + " at position " + bad.position + " of ids " +
-         shape_str(ids.shape()) + " is out of range [0, " + std::to_string(V) + ") for weight " +
-         shape_str(weight.shape()) + " (V = " + std::to_string(V) + ")");
+  check_index(ids, V, std::nullopt, [V, is = ids.shape(), ws = weight.shape()](const BadIndex& bad) {
+    return "embedding: id " + std::to_string(bad.value) + " at position " + bad.position + " of ids " + shape_str(is) +
+           " is out of range [0, " + std::to_string(V) + ") for weight " + shape_str(ws) + " (V = " +
+           std::to_string(V) + ")";
+  });
   if (padding_idx >= V)
     fail("embedding: padding_idx " + std::to_string(padding_idx) + " is out of range for weight " + shape_str(weight.shape()));
   Tensor ic = ids.contiguous(), w = weight.detach().contiguous();

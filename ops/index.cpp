@@ -33,10 +33,11 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   check_same_device("index_select", x, index);
   const int64_t d = wrap_dim("index_select", dim, x.dim());
   const Around a = around(x.shape(), d);
-  if (BadIndex bad = find_bad_index(index, a.D))
-    fail("index_select: index " + std::to_string(bad.value) + " at position " + bad.position +
-         " is out of range for dimension " + std::to_string(d) + " of size " + std::to_string(a.D) + " (input " +
-         shape_str(x.shape()) + ")");
+  check_index(index, a.D, std::nullopt, [d, D = a.D, xs = x.shape()](const BadIndex& bad) {
+    return "index_select: index " + std::to_string(bad.value) + " at position " + bad.position +
+           " is out of range for dimension " + std::to_string(d) + " of size " + std::to_string(D) + " (input " +
+           shape_str(xs) + ")";
+  });
   const int64_t n = index.numel();
   Tensor xc = x.detach().contiguous(), ic = index.contiguous();
   Shape out_shape = x.shape();
@@ -84,10 +85,11 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   if (!ok)
     fail("gather: index " + shape_str(index.shape()) + " does not fit input " + shape_str(x.shape()) + " along dim " +
          std::to_string(d) + " (same number of dimensions, and no larger outside dim)");
-  if (BadIndex bad = find_bad_index(index, x.size(d)))
-    fail("gather: index " + std::to_string(bad.value) + " at position " + bad.position +
-         " is out of range for dimension " + std::to_string(d) + " of size " + std::to_string(x.size(d)) + " (input " +
-         shape_str(x.shape()) + ")");
+  check_index(index, x.size(d), std::nullopt, [d, D = x.size(d), xs = x.shape()](const BadIndex& bad) {
+    return "gather: index " + std::to_string(bad.value) + " at position " + bad.position +
+           " is out of range for dimension " + std::to_string(d) + " of size " + std::to_string(D) + " (input " +
+           shape_str(xs) + ")";
+  });
   Tensor xc = x.detach().contiguous(), ic = index.contiguous();
   Layout lx, li;
   gather_layouts(x.shape(), index.shape(), lx, li);

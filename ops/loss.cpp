@@ -25,10 +25,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
          " (expected targets " + shape_str(batch) + ": one class index per row of logits, classes on the last dimension)");
   const int64_t C = logits.size(-1), N = targets.numel();
   if (C == 0 && N > 0) fail("cross_entropy: logits " + shape_str(logits.shape()) + " have no classes");
-  if (BadIndex bad = find_bad_index(targets, C, ignore_index))
-    fail("cross_entropy: target " + std::to_string(bad.value) + " at position " + bad.position + " is out of range [0, " +
-         std::to_string(C) + ") for C = " + std::to_string(C) + " classes (logits " + shape_str(logits.shape()) +
-         ") and is not ignore_index " + std::to_string(ignore_index));
+  check_index(targets, C, ignore_index, [C, ls = logits.shape(), ignore_index](const BadIndex& bad) {
+    return "cross_entropy: target " + std::to_string(bad.value) + " at position " + bad.position +
+           " is out of range [0, " + std::to_string(C) + ") for C = " + std::to_string(C) + " classes (logits " +
+           shape_str(ls) + ") and is not ignore_index " + std::to_string(ignore_index);
+  });
 
   Tensor x = logits.detach().contiguous(), t = targets.contiguous();
   Tensor losses = empty({N}, x.dtype(), x.device()), lse = empty({N}, x.dtype(), x.device());
@@ -44,11 +45,21 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
   }
   // the reduction (on the detached per-row losses; the record below covers the whole op)
   double scale = 1.0;
+  Tensor scale_t;  // on the GPU, the mean's scale as a 0-dim tensor there (no host read)
   Tensor out;
   {
     NoGradGuard ng;
     if (reduction == Reduction::None) {
       out = reshape(losses, batch);
+    } else if (reduction == Reduction::Mean && x.device() == Device::CUDA) {
+      // count the targets that are not ignored on the device and divide there: reading the
+      // count back would make the host wait for the whole forward pass. scale = 1 / max(count, 1)
+      // in float64, rounded to the logits' dtype as a double scalar would be (count 0: every
+      // loss is 0, so the loss and its gradient are 0 as on the CPU).
+      Tensor ignored = sum(eq(t, full({}, (double)ignore_index, DType::Int64, t.device()))).to(DType::Float64);
+      Tensor count = rsub((double)N, ignored);
+      scale_t = rdiv(1.0, maximum(count, full({}, 1.0, DType::Float64, t.device()))).to(x.dtype());
+      out = mul(sum(losses), scale_t);
     } else {
       if (reduction == Reduction::Mean) {
         const int64_t ignored = N == 0 ? 0 : sum(eq(t, full({}, (double)ignore_index, DType::Int64, t.device()))).item_int();
@@ -58,9 +69,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, int64_t ignore
       out = mul(sum(losses), scale);
     }
   }
-  return record("cross_entropy", out, {logits}, [x, t, lse, scale, reduction, N, C, ignore_index](const Tensor& dy, Grads& g) {
+  return record("cross_entropy", out, {logits}, [x, t, lse, scale, scale_t, reduction, N, C, ignore_index](const Tensor& dy, Grads& g) {
     // the gradient of each row's loss: (N)
     Tensor dl = reduction == Reduction::None ? reshape(dy, {N}).contiguous()
+                : scale_t.defined()          ? expand(reshape(mul(dy, scale_t), {1}), {N}).contiguous()
                                              : expand(reshape(mul(dy, scale), {1}), {N}).contiguous();
     Tensor dx = empty(x.shape(), x.dtype(), x.device());
     switch (x.device()) {

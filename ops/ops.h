@@ -3,6 +3,7 @@
 
 #include "autograd/graph.h"
 #include "autograd/tensor.h"
+#include "ops/attention.h"
 #include "ops/dropout.h"
 #include "ops/elementwise.h"
 #include "ops/embedding.h"

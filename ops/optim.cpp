@@ -2,11 +2,14 @@
 #include "ops/optim.h"
 
 #include <cmath>
+#include <limits>
+#include <utility>
 
 #include "cuda/cuda.h"
 #include "cuda/optim.h"
 #include "ops/check.h"
 #include "ops/cpu/optim.h"
+#include "ops/elementwise.h"
 
 namespace bertlab {
 
@@ -35,22 +38,64 @@ void adamw_step_(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor
   }
 }
 
-double global_norm(const std::vector<Tensor>& xs) {
-  double total = 0;
-  std::vector<Tensor> parts;  // on the GPU: one double per tensor, summed on the host at the end
+// The defined tensors of xs, checked (floating, one device); dev receives their device.
+static std::vector<Tensor> norm_inputs(const std::vector<Tensor>& xs, Device& dev) {
+  std::vector<Tensor> out;
+  dev = Device::CPU;
   for (const Tensor& x : xs) {
     if (!x.defined()) continue;
     check_float("global_norm", x);
-    Tensor c = x.contiguous();
-    if (c.device() == Device::CPU) {
-      total += cpu::sum_squares(c.dtype(), c.numel(), c.raw_data());
-    } else {
-      Tensor out = empty({1}, DType::Float64, Device::CUDA);
-      cuda::sum_squares(c.dtype(), c.numel(), c.raw_data(), out.data<double>());
-      parts.push_back(out);
-    }
+    if (!out.empty()) check_same_device("global_norm", out.front(), x);
+    dev = x.device();
+    out.push_back(x.contiguous());
   }
-  for (const Tensor& p : parts) total += p.item();
+  return out;
+}
+
+// The GPU path: every tensor's sum of squares into its slot of `parts`, then one block adds
+// them up and computes the clipping coefficient. Returns {norm, coef}, 0-dim float64.
+static std::pair<Tensor, Tensor> norm_and_coef_cuda(const std::vector<Tensor>& xs, double max_norm) {
+  Tensor parts = empty({(int64_t)xs.size()}, DType::Float64, Device::CUDA);
+  for (size_t i = 0; i < xs.size(); ++i)
+    cuda::sum_squares(xs[i].dtype(), xs[i].numel(), xs[i].raw_data(), parts.data<double>() + i);
+  Tensor norm = empty({}, DType::Float64, Device::CUDA), coef = empty({}, DType::Float64, Device::CUDA);
+  cuda::clip_coefficient(parts.data<double>(), (int64_t)xs.size(), max_norm, norm.data<double>(), coef.data<double>());
+  return {norm, coef};
+}
+
+Tensor global_norm_tensor(const std::vector<Tensor>& xs) {
+  Device dev;
+  std::vector<Tensor> in = norm_inputs(xs, dev);
+  if (dev == Device::CPU) return scalar_tensor(global_norm(in), DType::Float64);
+  return norm_and_coef_cuda(in, std::numeric_limits<double>::infinity()).first;
+}
+
+Tensor clip_by_global_norm_(const std::vector<Tensor>& xs, double max_norm) {
+  Device dev;
+  std::vector<Tensor> in = norm_inputs(xs, dev);
+  if (dev == Device::CPU) {
+    const double norm = global_norm(in);
+    const double coef = max_norm / (norm + 1e-6);
+    if (coef < 1.0)
+      for (const Tensor& x : xs)
+        if (x.defined()) mul_(x, coef);
+    return scalar_tensor(norm, DType::Float64);
+  }
+  auto [norm, coef] = norm_and_coef_cuda(in, max_norm);
+  for (const Tensor& x : xs) {
+    if (!x.defined()) continue;
+    if (!x.is_contiguous()) fail("clip_by_global_norm_: tensors must be dense, got a strided " + shape_str(x.shape()));
+    cuda::scale_by_device_scalar(x.dtype(), x.numel(), x.raw_data(), coef.data<double>());
+  }
+  return norm;
+}
+
+double global_norm(const std::vector<Tensor>& xs) {
+  Device dev;
+  std::vector<Tensor> in = norm_inputs(xs, dev);
+  if (dev == Device::CUDA) return norm_and_coef_cuda(in, std::numeric_limits<double>::infinity()).first.item();
+  double total = 0;
+  for (const Tensor& c : in) total += cpu::sum_squares(c.dtype(), c.numel(), c.raw_data());
   return std::sqrt(total);
 }
 

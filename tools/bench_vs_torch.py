@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def run_bertlab(threads, reps, cpu):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), BERTLAB_NO_REEXEC="1")
     out = subprocess.run([str(ROOT / "build/bench/bench_bert"), "--benchmark_format=json",
                           f"--benchmark_repetitions={reps}", "--benchmark_report_aggregates_only=true",
                           "--benchmark_min_time=2"],
@@ -103,13 +103,17 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--cpu-time", action="store_true", help="CPU time of the timing thread instead of wall time")
+    ap.add_argument("--wait-policy", default="PASSIVE", choices=["PASSIVE", "ACTIVE"],
+                    help="OMP_WAIT_POLICY for both sides (set before torch is imported)")
     a = ap.parse_args()
+    os.environ["OMP_WAIT_POLICY"] = a.wait_policy
     global CLOCK
     if a.cpu_time:
         CLOCK = time.thread_time
     ours = run_bertlab(a.threads, a.reps, a.cpu_time)
     theirs, version, attn = run_torch(a.threads, a.reps)
-    print(f"threads {a.threads}, medians of {a.reps} repetitions, {'CPU' if a.cpu_time else 'wall-clock'} time; "
+    print(f"threads {a.threads}, OMP_WAIT_POLICY={a.wait_policy}, medians of {a.reps} repetitions, "
+          f"{'CPU' if a.cpu_time else 'wall-clock'} time; "
           f"PyTorch {version} (attention: {attn})")
     print(f"{'benchmark':38s} {'bertlab ms':>11s} {'PyTorch ms':>11s} {'ratio':>7s}")
     for k, label in [("BM_bert_base_forward/1/real_time", "bert-base forward 1x128"),

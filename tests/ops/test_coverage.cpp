@@ -85,6 +85,12 @@ std::vector<Case> cases() {
       {"gather", [gidx](auto& v) { return gather(v[0], 2, gidx); }, {x3}},
       {"where", [cond](auto& v) { return where(cond, v[0], v[1]); }, {a, b}},
       {"masked_fill", [cond](auto& v) { return masked_fill(v[0], cond, -5.0); }, {a}},
+      {"scaled_dot_product_attention",
+       [](auto& v) {
+         Generator g(17);
+         return scaled_dot_product_attention(v[0], v[1], v[2], v[3], 0.3, true, g);
+       },
+       {rand64({2, 2, 3, 4}, 18), rand64({2, 2, 3, 4}, 19), rand64({2, 2, 3, 4}, 20), rand64({2, 1, 1, 3}, 21, -1, 0)}},
   };
 }
 

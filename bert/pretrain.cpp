@@ -1,0 +1,453 @@
+// bert/pretrain.cpp — see pretrain.h. The loop follows transformers' Trainer for the
+// bookkeeping (AdamW, linear schedule, clip, accumulation) and Google's run_pretraining.py for
+// the loss (the MLM head on the masked positions only).
+#include "bert/pretrain.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <sstream>
+
+#include "bert/checkpoint.h"
+#include "bert/io.h"
+#include "bert/train/progress.h"
+#include "bert/train/run.h"
+#include "nn/optim.h"
+#include "ops/ops.h"
+
+namespace bertlab::bert {
+
+namespace fs = std::filesystem;
+
+nlohmann::json PretrainEval::to_json(const std::string& p) const {
+  return {{p + "loss", loss},
+          {p + "mlm_loss", mlm_loss},
+          {p + "nsp_loss", nsp_loss},
+          {p + "mlm_accuracy", mlm_accuracy},
+          {p + "nsp_accuracy", nsp_accuracy},
+          {p + "examples", examples}};
+}
+
+PretrainLoss pretraining_loss(const BertForPreTraining& m, const PretrainBatch& b) {
+  PretrainLoss L;
+  BertOutputs o = m.bert->forward(b.input_ids, b.attention_mask, b.token_type_ids);
+  const Tensor& h = o.last_hidden_state;  // (B,T,C)
+  const Tensor flat = reshape(h, {h.size(0) * h.size(1), h.size(2)});
+  const Tensor hm = index_select(flat, 0, b.masked_positions);  // (M,C)
+  L.mlm_logits = m.predictions->forward(hm);                     // (M,V)
+  L.mlm_targets = b.masked_labels;
+  L.mlm_loss = cross_entropy(L.mlm_logits, b.masked_labels);
+  L.nsp_logits = m.seq_relationship->forward(o.pooler_output);  // (B,2)
+  L.nsp_loss = cross_entropy(L.nsp_logits, b.next_sentence_label);
+  L.loss = L.mlm_loss + L.nsp_loss;
+  return L;
+}
+
+PretrainEval evaluate_pretraining(BertForPreTraining& m, const std::vector<Example>& examples, int64_t batch_size,
+                                  int64_t pad_id, Device device) {
+  PretrainEval e;
+  if (examples.empty()) return e;
+  NoGradGuard ng;
+  const bool was_training = m.is_training();
+  m.eval();
+  double mlm_sum = 0, nsp_sum = 0;
+  int64_t mlm_right = 0, nsp_right = 0;
+  for (size_t i = 0; i < examples.size(); i += (size_t)batch_size) {
+    std::vector<Example> chunk(examples.begin() + i, examples.begin() + std::min(examples.size(), i + batch_size));
+    PretrainBatch b = to_device(collate(chunk, pad_id), device);
+    PretrainLoss L = pretraining_loss(m, b);
+    const int64_t B = (int64_t)chunk.size();
+    mlm_sum += L.mlm_loss.item() * (double)b.masked;
+    nsp_sum += L.nsp_loss.item() * (double)B;
+    const std::vector<int64_t> mp = argmax(L.mlm_logits, 1).tolist<int64_t>(), mt = L.mlm_targets.tolist<int64_t>();
+    for (size_t k = 0; k < mp.size(); ++k) mlm_right += mp[k] == mt[k];
+    const std::vector<int64_t> np = argmax(L.nsp_logits, 1).tolist<int64_t>(),
+                               nt = b.next_sentence_label.tolist<int64_t>();
+    for (size_t k = 0; k < np.size(); ++k) nsp_right += np[k] == nt[k];
+    e.examples += B;
+    e.predictions += b.masked;
+  }
+  m.train(was_training);
+  e.mlm_loss = e.predictions ? mlm_sum / (double)e.predictions : 0;
+  e.nsp_loss = nsp_sum / (double)e.examples;
+  e.loss = e.mlm_loss + e.nsp_loss;
+  e.mlm_accuracy = e.predictions ? (double)mlm_right / (double)e.predictions : 0;
+  e.nsp_accuracy = (double)nsp_right / (double)e.examples;
+  return e;
+}
+
+namespace {
+
+// Data-parallel training (one process per device) plugs in here: each process takes every
+// world_size-th batch of the stream, and before the optimizer step the gradients of every
+// parameter are all-reduced and divided by world_size, so all replicas take the same step
+// from the same weights. With one process there is nothing to do.
+void average_gradients_across_processes(const std::vector<Tensor>& /*params*/) {}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+void check_options(const PretrainOptions& o) {
+  auto bad = [](const std::string& flag, const std::string& what) { fail("pretrain: " + flag + " " + what); };
+  if (o.corpus.empty()) bad("--corpus", "is required (a text file; repeat the flag for more)");
+  if (o.batch_size < 1) bad("--batch-size", "must be at least 1, got " + std::to_string(o.batch_size));
+  if (o.grad_accum < 1) bad("--grad-accum", "must be at least 1, got " + std::to_string(o.grad_accum));
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) bad("--lr", "must be positive, got " + std::to_string(o.lr));
+  if (o.steps < 0) bad("--steps", "must not be negative");
+  if (o.max_minutes < 0) bad("--max-minutes", "must not be negative");
+  if (o.steps == 0 && o.max_minutes == 0) fail("pretrain: give --steps N and/or --max-minutes M (when to stop)");
+  if (o.warmup_ratio < 0 || o.warmup_ratio > 1) bad("--warmup-ratio", "must be in [0, 1]");
+  if (o.weight_decay < 0) bad("--weight-decay", "must not be negative");
+  if (o.clip < 0) bad("--clip", "must not be negative (0 turns clipping off)");
+  if (o.max_seq_length < 8) bad("--max-seq-length", "must be at least 8, got " + std::to_string(o.max_seq_length));
+  if (o.holdout_every == 1 || o.holdout_every < 0) bad("--holdout-every", "must be 0 (none) or at least 2");
+  if (o.device != "cpu" && o.device != "cuda") bad("--device", "must be cpu or cuda, got '" + o.device + "'");
+  if (o.log_every < 1) bad("--log-every", "must be at least 1");
+  for (const auto& f : o.corpus)
+    if (!fs::exists(f)) fail("pretrain: --corpus " + f + ": no such file");
+  for (const auto& f : o.eval_corpus)
+    if (!fs::exists(f)) fail("pretrain: --eval-corpus " + f + ": no such file");
+}
+
+// What decides the training examples and their order: must match on --resume.
+nlohmann::json data_signature(const PretrainOptions& o, const PretrainDataOptions& d) {
+  nlohmann::json corpus = nlohmann::json::array();
+  for (const auto& f : o.corpus) corpus.push_back(fs::path(f).filename().string());
+  nlohmann::json j = d.to_json();
+  j["corpus"] = corpus;
+  j["batch_size"] = o.batch_size;
+  j["grad_accum"] = o.grad_accum;
+  return j;
+}
+
+// metrics.jsonl without the records past `step` (a resumed run writes them again).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!file_exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.contains("step") && j["step"].is_number() && j["step"].get<int64_t>() > step) continue;
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a torn last line
+    }
+    kept += line + "\n";
+  }
+  write_file_atomic(path, kept);
+}
+
+}  // namespace
+
+PretrainResult run_pretraining(const PretrainOptions& o) {
+  check_options(o);
+  PretrainResult res;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  auto say = [&](const std::string& s) {
+    if (!o.quiet) std::fprintf(stderr, "%s\n", s.c_str());
+  };
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+  const Device device = o.device == "cuda" ? Device::CUDA : Device::CPU;
+
+  // --- where we start: a checkpoint, a model folder, or a config ---------------------
+  std::string run_dir = o.out;
+  std::string ckpt;
+  if (!o.resume.empty()) {
+    if (o.resume == "latest") {
+      if (run_dir.empty()) run_dir = "runs/pretrain";
+      ckpt = train::latest_checkpoint(run_dir);
+      if (ckpt.empty()) fail("pretrain: --resume: no checkpoint-<step> folder in " + run_dir + " to resume from");
+    } else {
+      ckpt = o.resume;
+      if (!file_exists((fs::path(ckpt) / "trainer_state.json").string()))
+        fail("pretrain: --resume " + ckpt + ": not a checkpoint folder (no trainer_state.json)");
+      if (run_dir.empty()) run_dir = fs::path(ckpt).lexically_normal().parent_path().string();
+      if (run_dir.empty()) run_dir = ".";
+    }
+  }
+  if (run_dir.empty()) run_dir = "runs/pretrain";
+  if (ckpt.empty() && !train::latest_checkpoint(run_dir).empty())
+    fail("pretrain: " + run_dir + " already holds checkpoints (" + train::latest_checkpoint(run_dir) +
+         "); pass --resume to continue that run, or choose another --out");
+
+  std::shared_ptr<BertForPreTraining> model;
+  std::string vocab_file = o.vocab;
+  bool lower = o.do_lower_case;
+  std::string tok_dir;  // a folder whose tokenizer files to use
+  if (!ckpt.empty() || !o.model_dir.empty()) {
+    const std::string dir = !ckpt.empty() ? ckpt : o.model_dir;
+    LoadInfo info;
+    auto m = from_pretrained(dir, Task::PreTraining, &info, 0, o.seed);
+    model = std::dynamic_pointer_cast<BertForPreTraining>(m);
+    if (!model) fail("pretrain: " + dir + " did not load as BertForPreTraining");
+    if (ckpt.empty() && !info.newly_initialized.empty()) say("pretrain: " + info.summary());
+    if (vocab_file.empty() && file_exists((fs::path(dir) / "vocab.txt").string())) tok_dir = dir;
+  } else {
+    if (!o.config) fail("pretrain: no model: give --config (a preset or config.json) or --model DIR");
+    o.config->validate();
+    model = std::make_shared<BertForPreTraining>(*o.config);
+    Generator g(o.seed);
+    model->init_weights(g);
+  }
+  const BertConfig& cfg = model->config;
+  if (o.max_seq_length > cfg.max_position_embeddings)
+    fail("pretrain: --max-seq-length " + std::to_string(o.max_seq_length) + " is larger than the model's max_position_embeddings (" +
+         std::to_string(cfg.max_position_embeddings) + ")");
+  if (cfg.type_vocab_size < 2) fail("pretrain: the model has type_vocab_size " + std::to_string(cfg.type_vocab_size) + "; NSP pairs need 2");
+
+  // --- tokenizer and data ------------------------------------------------------------
+  std::shared_ptr<tokenizer::BertTokenizer> tok;
+  if (!tok_dir.empty()) {
+    tok = std::make_shared<tokenizer::BertTokenizer>(tokenizer::BertTokenizer::from_pretrained(tok_dir));
+    vocab_file = (fs::path(tok_dir) / "vocab.txt").string();
+    lower = tok->options().do_lower_case;
+  } else {
+    if (vocab_file.empty()) fail("pretrain: no vocabulary: give --vocab FILE");
+    if (!file_exists(vocab_file)) fail("pretrain: --vocab " + vocab_file + ": no such file");
+    tokenizer::TokenizerOptions to;
+    to.do_lower_case = lower;
+    tok = std::make_shared<tokenizer::BertTokenizer>(vocab_file, to);
+  }
+  if ((int64_t)tok->vocab().size() > cfg.vocab_size)
+    fail("pretrain: the vocabulary " + vocab_file + " has " + std::to_string(tok->vocab().size()) +
+         " tokens, more than the model's vocab_size " + std::to_string(cfg.vocab_size));
+
+  PretrainDataOptions d;
+  d.max_seq_length = o.max_seq_length;
+  d.max_predictions_per_seq = o.max_predictions_per_seq;
+  d.masked_lm_prob = o.masked_lm_prob;
+  d.short_seq_prob = o.short_seq_prob;
+  d.whole_word_masking = o.whole_word_masking;
+  d.seed = o.seed;
+  d.format = parse_corpus_format(o.corpus_format);
+  d.shuffle_buffer = o.shuffle_buffer;
+  d.window_docs = o.window_docs;
+  const bool use_holdout = o.eval_corpus.empty() && o.holdout_every > 0;
+  d.split = use_holdout ? PretrainDataOptions::Split::Train : PretrainDataOptions::Split::All;
+  d.holdout_every = use_holdout ? o.holdout_every : 0;
+  ExampleStream stream(o.corpus, tok, d);
+
+  std::vector<Example> eval_set;
+  if (o.eval_examples > 0 && (use_holdout || !o.eval_corpus.empty())) {
+    PretrainDataOptions e = d;
+    e.seed = mix_seed({o.seed, 0x6576616cULL /* "eval" */});
+    e.loop = false;
+    e.shuffle_buffer = 1;
+    if (use_holdout) e.split = PretrainDataOptions::Split::HeldOut;
+    try {
+      ExampleStream es(use_holdout ? o.corpus : o.eval_corpus, tok, e);
+      eval_set = es.take(o.eval_examples);
+    } catch (const Error& err) {
+      if (!use_holdout) throw;
+      say("pretrain: no held-out documents (every " + std::to_string(o.holdout_every) +
+          "th document of the corpus is held out, and there are fewer); evaluation is off. Give --eval-corpus FILE.");
+    }
+  }
+
+  // --- optimizer, schedule, state -------------------------------------------------------
+  model->to(device);
+  model->train();
+  nn::AdamW opt(nn::decay_groups(*model, o.weight_decay), o.lr);
+  int64_t warmup = o.warmup_steps >= 0 ? o.warmup_steps : (int64_t)std::llround(o.warmup_ratio * (double)o.steps);
+  nn::Schedule sched(opt, o.lr, o.steps > 0 ? nn::linear_warmup_decay(warmup, o.steps) : nn::constant_warmup(warmup));
+  const std::vector<Tensor> params = model->parameters();
+
+  train::TrainerState state;
+  const nlohmann::json signature = data_signature(o, d);
+  int64_t examples_seen = 0, tokens_seen = 0;
+  if (!ckpt.empty()) {
+    state = train::load_checkpoint_state(ckpt, opt);
+    const nlohmann::json saved = state.extra.value("data_signature", nlohmann::json());
+    if (saved != signature) {
+      std::string diff;
+      for (auto it = signature.begin(); it != signature.end(); ++it)
+        if (!saved.contains(it.key()) || saved[it.key()] != it.value())
+          diff += "\n  " + it.key() + ": checkpoint " + (saved.contains(it.key()) ? saved[it.key()].dump() : "(none)") +
+                  ", now " + it.value().dump();
+      fail("pretrain: --resume " + ckpt + " was made with other data options; give the same flags as that run:" + diff);
+    }
+    stream.restore(state.extra.at("data"));
+    sched.set_step(state.schedule_step);
+    default_generator().seed = state.rng_seed;
+    default_generator().offset = state.rng_offset;
+    examples_seen = state.data_position;
+    tokens_seen = state.extra.value("tokens", (int64_t)0);
+    res.last_checkpoint = ckpt;
+    say("pretrain: resumed from " + ckpt + " at step " + std::to_string(state.step));
+  } else {
+    manual_seed(o.seed);
+  }
+  res.start_step = res.step = state.step;
+  res.run_dir = run_dir;
+
+  // The run folder appears with the first record, so a run that fails before its first step
+  // leaves nothing behind.
+  std::unique_ptr<train::MetricsLog> metrics;
+  const std::string metrics_path = (fs::path(run_dir) / "metrics.jsonl").string();
+  auto log = [&](const nlohmann::json& rec) {
+    if (!metrics) {
+      make_dirs(run_dir);
+      if (!ckpt.empty()) truncate_metrics(metrics_path, state.step);
+      metrics = std::make_unique<train::MetricsLog>(metrics_path, !ckpt.empty());
+      nlohmann::json args = {{"config", o.config_name}, {"model", o.model_dir}, {"corpus", o.corpus},
+                             {"eval_corpus", o.eval_corpus}, {"vocab", vocab_file}, {"lr", o.lr},
+                             {"warmup_steps", warmup}, {"steps", o.steps}, {"max_minutes", o.max_minutes},
+                             {"weight_decay", o.weight_decay}, {"clip", o.clip}, {"device", o.device},
+                             {"threads", omp_get_max_threads()}, {"data", signature},
+                             {"parameters", model->num_parameters()}};
+      write_file_atomic((fs::path(run_dir) / "pretrain_args.json").string(), args.dump(2) + "\n");
+    }
+    metrics->write(rec);
+  };
+
+  TokenizerFiles tok_files;
+  tok_files.vocab_file = vocab_file;
+  tok_files.do_lower_case = lower;
+  tok_files.model_max_length = cfg.max_position_embeddings;
+  int64_t saved_step = ckpt.empty() ? -1 : state.step;
+  auto save = [&] {
+    state.schedule_step = sched.last_step();
+    state.rng_seed = default_generator().seed;
+    state.rng_offset = default_generator().offset;
+    state.data_position = examples_seen;
+    state.epoch = stream.epoch();
+    state.extra["data"] = stream.state();
+    state.extra["data_signature"] = signature;
+    state.extra["tokens"] = tokens_seen;
+    res.last_checkpoint = train::save_checkpoint(run_dir, *model, opt, state, tok_files, o.keep);
+    tok_files.vocab_file = (fs::path(res.last_checkpoint) / "vocab.txt").string();  // survives keep-K deletion
+    saved_step = state.step;
+  };
+
+  if (!o.quiet) {
+    say("pretrain: " + std::string(ckpt.empty() && o.model_dir.empty() ? "from scratch, " : "") +
+        (o.config_name.empty() ? std::string(task_class_name(model->task)) : o.config_name) + ", " +
+        std::to_string(model->num_parameters()) + " parameters, " + std::to_string(cfg.num_hidden_layers) +
+        " layers, hidden " + std::to_string(cfg.hidden_size) + "; " + std::to_string(omp_get_max_threads()) +
+        " threads, " + o.device);
+    say("pretrain: batch " + std::to_string(o.batch_size) + " x " + std::to_string(o.grad_accum) + " x " +
+        std::to_string(o.max_seq_length) + " tokens, lr " + fmt("%.2g", o.lr) + ", warmup " + std::to_string(warmup) +
+        (o.steps > 0 ? ", " + std::to_string(o.steps) + " steps (linear decay)" : ", constant lr after warmup (no --steps)") +
+        (o.max_minutes > 0 ? ", at most " + fmt("%g", o.max_minutes) + " minutes" : "") + "; " +
+        std::to_string(eval_set.size()) + " eval examples; run folder " + run_dir);
+  }
+
+  // --- the loop ----------------------------------------------------------------------------
+  train::install_interrupt_handler();
+  train::Progress progress("pretrain", o.steps, "tok", (int)o.log_every, o.quiet ? 0 : o.progress_tty);
+  double win_loss = 0, win_mlm = 0, win_nsp = 0;
+  int64_t win_steps = 0, win_tokens = 0;
+  auto win_t0 = std::chrono::steady_clock::now();
+  auto run_eval = [&] {
+    PretrainEval ev = evaluate_pretraining(*model, eval_set, o.batch_size, tok->pad_id(), device);
+    res.eval = ev;
+    nlohmann::json rec = ev.to_json();
+    rec["step"] = state.step;
+    log(rec);
+    if (!o.quiet)
+      progress.message("eval step " + std::to_string(state.step) + ": loss " + fmt("%.4f", ev.loss) + " (mlm " +
+                       fmt("%.4f", ev.mlm_loss) + ", nsp " + fmt("%.4f", ev.nsp_loss) + "), MLM accuracy " +
+                       fmt("%.4f", ev.mlm_accuracy) + ", NSP accuracy " + fmt("%.4f", ev.nsp_accuracy));
+  };
+
+  int64_t eval_step = -1;
+  std::vector<Example> micro;
+  micro.reserve(o.batch_size);
+  for (;;) {
+    if (o.steps > 0 && state.step >= o.steps) break;
+    if (o.max_minutes > 0 && elapsed() >= o.max_minutes * 60.0) {
+      res.time_up = true;
+      break;
+    }
+    const int64_t step = state.step + 1;
+    model->zero_grad();
+    double loss = 0, mlm = 0, nsp = 0;
+    int64_t tokens = 0;
+    for (int64_t a = 0; a < o.grad_accum; ++a) {
+      micro.clear();
+      Example ex;
+      for (int64_t i = 0; i < o.batch_size; ++i) {
+        stream.next(ex);
+        micro.push_back(std::move(ex));
+      }
+      PretrainBatch b = to_device(collate(micro, tok->pad_id()), device);
+      PretrainLoss L = pretraining_loss(*model, b);
+      double lv = L.loss.item();
+      if (o.debug_nan_at_step == step) lv = std::numeric_limits<double>::quiet_NaN();
+      train::check_finite(lv, step, res.last_checkpoint);
+      mul(L.loss, 1.0 / (double)o.grad_accum).backward();
+      loss += lv / (double)o.grad_accum;
+      mlm += L.mlm_loss.item() / (double)o.grad_accum;
+      nsp += L.nsp_loss.item() / (double)o.grad_accum;
+      tokens += b.tokens;
+      examples_seen += (int64_t)micro.size();
+    }
+    average_gradients_across_processes(params);
+    const double gnorm = nn::clip_grad_norm(params, o.clip > 0 ? o.clip : std::numeric_limits<double>::infinity());
+    const double lr_used = opt.lr;
+    opt.step();
+    sched.step();
+    state.step = step;
+    tokens_seen += tokens;
+    res.tokens += tokens;
+    res.step = step;
+    res.history.push_back({step, loss, mlm, nsp, lr_used, gnorm});
+
+    win_loss += loss, win_mlm += mlm, win_nsp += nsp, win_tokens += tokens, ++win_steps;
+    if (step % o.log_every == 0 || step == res.start_step + 1 || (o.steps > 0 && step == o.steps)) {
+      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - win_t0).count();
+      log({{"step", step},
+           {"loss", win_loss / win_steps},
+           {"mlm_loss", win_mlm / win_steps},
+           {"nsp_loss", win_nsp / win_steps},
+           {"lr", lr_used},
+           {"grad_norm", gnorm},
+           {"tokens_per_s", dt > 0 ? (double)win_tokens / dt : 0.0},
+           {"epoch", stream.epoch()},
+           {"examples", examples_seen},
+           {"tokens", tokens_seen},
+           {"elapsed_s", elapsed()}});
+      win_loss = win_mlm = win_nsp = 0;
+      win_steps = win_tokens = 0;
+      win_t0 = std::chrono::steady_clock::now();
+    }
+    if (!o.quiet)
+      progress.update(step, (double)tokens,
+                      "loss " + fmt("%.3f", loss) + " (mlm " + fmt("%.3f", mlm) + " nsp " + fmt("%.3f", nsp) + ") | lr " +
+                          fmt("%.2e", lr_used));
+    if (o.eval_every > 0 && step % o.eval_every == 0 && !eval_set.empty()) {
+      run_eval();
+      eval_step = step;
+    }
+    if (o.save_every > 0 && step % o.save_every == 0) save();
+    if (o.on_step) o.on_step(step);
+    if (train::interrupted()) {
+      res.interrupted = true;
+      break;
+    }
+  }
+  if (!o.quiet) progress.finish();
+
+  // --- the end: a checkpoint to resume from, and (unless interrupted) final/ -----------------
+  if (state.step > saved_step && state.step > 0) save();
+  if (!res.interrupted) {
+    if (!eval_set.empty() && eval_step != state.step) run_eval();
+    if (!res.last_checkpoint.empty()) {
+      train::publish(res.last_checkpoint, run_dir, "final");
+      res.final_dir = (fs::path(run_dir) / "final").string();
+    }
+  }
+  res.seconds = elapsed();
+  return res;
+}
+
+}  // namespace bertlab::bert

@@ -1,0 +1,514 @@
+// bert/tasks/finetune.cpp — see finetune.h.
+#include "bert/tasks/finetune.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <random>
+
+#include "autograd/graph.h"
+#include "bert/checkpoint.h"
+#include "bert/io.h"
+#include "bert/tasks/evaluate.h"
+#include "bert/tasks/infer.h"
+#include "bert/train/progress.h"
+#include "bert/train/run.h"
+#include "nn/optim.h"
+#include "ops/ops.h"
+
+namespace bertlab::tasks {
+
+namespace fs = std::filesystem;
+
+std::string best_metric_name(const std::string& task) { return task == "classify" ? "accuracy" : "f1"; }
+
+namespace {
+
+bert::Task task_of(const std::string& t) {
+  if (t == "classify") return bert::Task::SequenceClassification;
+  if (t == "ner") return bert::Task::TokenClassification;
+  if (t == "qa") return bert::Task::QuestionAnswering;
+  fail("finetune: unknown task '" + t + "' (classify, ner, qa)");
+}
+
+// What training batches are cut from: one encoding per feature and its targets.
+struct TrainSet {
+  std::vector<tokenizer::Encoding> encodings;
+  std::vector<int64_t> seq_labels;                 // classify: (N)
+  std::vector<std::vector<int64_t>> token_labels;  // ner: (N) x (T_i)
+  std::vector<int64_t> starts, ends;               // qa: (N)
+};
+
+// The dev set in the form its evaluation needs.
+struct DevSet {
+  bool present = false;
+  ClassifyFeatures classify;
+  NerData ner_data;
+  NerFeatures ner;
+  std::vector<SquadExample> qa_examples;
+  std::vector<QaFeature> qa;
+};
+
+bert::BertInputs make_batch(const TrainSet& s, bert::Task task, const std::vector<size_t>& idx, Device d) {
+  std::vector<const tokenizer::Encoding*> encs;
+  for (size_t i : idx) encs.push_back(&s.encodings[i]);
+  bert::BertInputs in = collate(encs, d);
+  const int64_t B = (int64_t)idx.size(), T = in.input_ids.size(1);
+  if (task == bert::Task::SequenceClassification) {
+    std::vector<int64_t> y;
+    for (size_t i : idx) y.push_back(s.seq_labels[i]);
+    in.labels = from_vector(y, {B}, d);
+  } else if (task == bert::Task::TokenClassification) {
+    std::vector<const std::vector<int64_t>*> y;
+    for (size_t i : idx) y.push_back(&s.token_labels[i]);
+    in.labels = collate_token_labels(y, T, d);
+  } else {
+    std::vector<int64_t> st, en;
+    for (size_t i : idx) st.push_back(s.starts[i]), en.push_back(s.ends[i]);
+    in.start_positions = from_vector(st, {B}, d);
+    in.end_positions = from_vector(en, {B}, d);
+  }
+  return in;
+}
+
+// Labels a saved head already has (a folder fine-tuned before, or a checkpoint being resumed):
+// its id2label when the folder holds this task's head with named labels; else empty.
+std::vector<std::string> existing_labels(const std::string& dir, bert::Task task) {
+  if (dir.empty() || bert::saved_architecture(dir) != bert::task_class_name(task)) return {};
+  bert::BertConfig c = bert::BertConfig::load((fs::path(dir) / "config.json").string());
+  std::vector<std::string> names;
+  bool named = false;
+  for (auto& [i, n] : c.id2label) {
+    names.push_back(n);
+    named |= n != "LABEL_" + std::to_string(i);
+  }
+  return named ? names : std::vector<std::string>{};
+}
+
+// Fisher-Yates with a 64-bit Mersenne Twister: the same order on every platform.
+std::vector<size_t> permutation(size_t n, uint64_t seed) {
+  std::vector<size_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = i;
+  std::mt19937_64 rng(seed);
+  for (size_t i = n; i > 1; --i) std::swap(p[i - 1], p[rng() % i]);
+  return p;
+}
+
+// transformers' get_length_grouped_indices: the shuffled order cut into megabatches of
+// min(N / (4 batch), 50) batches, each sorted by length (longest first), and the megabatch
+// holding the longest sequence first, so that a memory error shows at once.
+std::vector<size_t> group_by_length(const std::vector<size_t>& shuffled, const std::vector<tokenizer::Encoding>& enc,
+                                    size_t batch) {
+  const size_t n = shuffled.size();
+  size_t mult = std::min<size_t>(n / (batch * 4), 50);
+  if (mult == 0) mult = 1;
+  const size_t mega = mult * batch;
+  std::vector<std::vector<size_t>> megas;
+  for (size_t i = 0; i < n; i += mega) {
+    std::vector<size_t> m(shuffled.begin() + (long)i, shuffled.begin() + (long)std::min(n, i + mega));
+    std::stable_sort(m.begin(), m.end(), [&](size_t a, size_t b) { return enc[a].size() > enc[b].size(); });
+    megas.push_back(std::move(m));
+  }
+  size_t max_idx = 0;
+  for (size_t k = 1; k < megas.size(); ++k)
+    if (enc[megas[k][0]].size() > enc[megas[max_idx][0]].size()) max_idx = k;
+  std::swap(megas[0][0], megas[max_idx][0]);
+  std::vector<size_t> out;
+  for (auto& m : megas) out.insert(out.end(), m.begin(), m.end());
+  return out;
+}
+
+template <typename T>
+void subsample(std::vector<T>& v, int64_t n, uint64_t seed) {
+  if (n <= 0 || (int64_t)v.size() <= n) return;
+  std::vector<size_t> p = permutation(v.size(), seed);
+  p.resize((size_t)n);
+  std::sort(p.begin(), p.end());  // keep the file's order
+  std::vector<T> out;
+  out.reserve((size_t)n);
+  for (size_t i : p) out.push_back(std::move(v[i]));
+  v = std::move(out);
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+}  // namespace
+
+FinetuneResult finetune(const FinetuneOptions& o_in) {
+  FinetuneOptions o = o_in;
+  const bert::Task task = task_of(o.task);
+  const bool qa = task == bert::Task::QuestionAnswering;
+  // --- check the options -------------------------------------------------------------------
+  if (o.model.empty() == o.config.empty()) fail("finetune: give either a pretrained model folder (--model) or a config (--config)");
+  if (o.train.empty()) fail("finetune: no training file (--train)");
+  if (o.out.empty()) fail("finetune: no output folder (--out)");
+  if (o.epochs <= 0) fail("finetune: --epochs must be positive");
+  if (o.grad_accum <= 0) fail("finetune: --grad-accum must be positive");
+  if (o.warmup_ratio < 0 || o.warmup_ratio > 1) fail("finetune: --warmup-ratio must be in [0, 1]");
+  if (o.lr == 0) o.lr = qa ? 3e-5 : 5e-5;
+  if (o.lr < 0) fail("finetune: --lr must be positive");
+  if (o.batch_size == 0) o.batch_size = qa ? 16 : 32;
+  if (o.eval_batch_size == 0) o.eval_batch_size = qa ? 32 : 64;
+  if (o.batch_size < 0 || o.eval_batch_size < 0) fail("finetune: batch sizes must be positive");
+  if (!o.model.empty() && !bert::dir_exists(o.model)) fail("finetune: model folder " + o.model + " does not exist");
+  if (!bert::file_exists(o.train)) fail("finetune: training file " + o.train + " does not exist");
+  if (!o.dev.empty() && !bert::file_exists(o.dev)) fail("finetune: dev file " + o.dev + " does not exist");
+  auto say = [&](const std::string& s) {
+    if (o.verbose) {
+      std::printf("%s\n", s.c_str());
+      std::fflush(stdout);
+    }
+  };
+
+  // The output folder first: an unwritable path fails before any work.
+  bert::make_dirs(o.out);
+  std::string resume_from;
+  if (o.resume) {
+    resume_from = train::latest_checkpoint(o.out);
+    if (resume_from.empty()) fail("finetune: --resume, but " + o.out + " holds no checkpoint-<step> folder");
+    say("resuming from " + resume_from);
+  }
+  const std::string source = !resume_from.empty() ? resume_from : o.model;
+
+  // --- tokenizer and config ------------------------------------------------------------------
+  std::optional<tokenizer::BertTokenizer> tok;
+  bert::TokenizerFiles tok_files;
+  if (!source.empty()) {
+    tok.emplace(tokenizer::BertTokenizer::from_pretrained(source));
+    tok_files.vocab_file = (fs::path(source) / "vocab.txt").string();
+  } else {
+    if (o.vocab.empty()) fail("finetune: training from a config needs a vocab.txt (--vocab)");
+    tokenizer::TokenizerOptions to;
+    to.do_lower_case = o.do_lower_case;
+    tok.emplace(o.vocab, to);
+    tok_files.vocab_file = o.vocab;
+  }
+  // checkpoints copy the vocabulary from RUN_DIR/vocab.txt: the source folder may be a
+  // checkpoint that rotation deletes (a resumed run)
+  {
+    const std::string run_vocab = (fs::path(o.out) / "vocab.txt").string();
+    if (fs::absolute(tok_files.vocab_file) != fs::absolute(run_vocab))
+      bert::write_file_atomic(run_vocab, bert::read_file(tok_files.vocab_file));
+    tok_files.vocab_file = run_vocab;
+  }
+  tok_files.do_lower_case = tok->options().do_lower_case;
+  tok_files.model_max_length = (int64_t)tok->options().model_max_length;
+  bert::BertConfig config = !source.empty() ? bert::BertConfig::load((fs::path(source) / "config.json").string())
+                            : bert::file_exists(o.config) ? bert::BertConfig::load(o.config)
+                            : bert::dir_exists(o.config) ? bert::BertConfig::load((fs::path(o.config) / "config.json").string())
+                                                         : bert::BertConfig::preset(o.config);
+  if ((int64_t)tok->vocab().size() > config.vocab_size)
+    fail("finetune: the vocabulary has " + std::to_string(tok->vocab().size()) + " tokens but the model only " +
+         std::to_string(config.vocab_size));
+  const int64_t max_len = resolve_max_length(o.task, o.max_length, config.max_position_embeddings);
+  o.qa.max_seq_length = max_len;
+
+  // --- data ----------------------------------------------------------------------------
+  TrainSet ts;
+  DevSet dev;
+  std::vector<std::string> label_names = existing_labels(source, task);
+  if (task == bert::Task::SequenceClassification) {
+    ClassifyData d = read_classify(o.train, o.columns);
+    subsample(d.examples, o.max_train_examples, o.seed);
+    LabelMap lm;
+    if (!label_names.empty()) {
+      lm = LabelMap::from_names(label_names);
+    } else {
+      std::vector<std::string> all;
+      for (auto& e : d.examples) all.push_back(e.label);
+      lm = LabelMap::build(all, o.label_names);
+    }
+    label_names = lm.names;
+    ClassifyFeatures f = classify_features(*tok, d, &lm, max_len);
+    ts.encodings = std::move(f.encodings);
+    ts.seq_labels = std::move(f.labels);
+    say("train: " + std::to_string(ts.encodings.size()) + " examples from " + o.train + " (text column '" +
+        d.text_column + "'" + (d.pair_column.empty() ? "" : ", pair '" + d.pair_column + "'") + "), " +
+        std::to_string(f.truncated) + " truncated to " + std::to_string(max_len) + " tokens");
+    if (!o.dev.empty()) {
+      ClassifyData dd = read_classify(o.dev, o.columns);
+      if (o.max_eval_examples > 0 && (int64_t)dd.examples.size() > o.max_eval_examples)
+        dd.examples.resize((size_t)o.max_eval_examples);
+      dev.classify = classify_features(*tok, dd, &lm, max_len);
+      dev.present = true;
+    }
+  } else if (task == bert::Task::TokenClassification) {
+    NerData d = read_conll(o.train, o.lang_prefix);
+    subsample(d.sentences, o.max_train_examples, o.seed);
+    if (label_names.empty()) label_names = ner_label_list(d);
+    NerFeatures f = ner_features(*tok, d, label_names, max_len);
+    ts.encodings = std::move(f.encodings);
+    ts.token_labels = std::move(f.labels);
+    say("train: " + std::to_string(ts.encodings.size()) + " sentences from " + o.train + ", " +
+        std::to_string(label_names.size()) + " tags" + (d.stripped_prefix.empty() ? "" : ", prefix '" + d.stripped_prefix + "' stripped") +
+        (d.iob1_fixed ? ", " + std::to_string(d.iob1_fixed) + " IOB1 tags made IOB2" : "") + ", " +
+        std::to_string(f.truncated) + " truncated to " + std::to_string(max_len) + " tokens");
+    if (!o.dev.empty()) {
+      dev.ner_data = read_conll(o.dev, o.lang_prefix);
+      if (o.max_eval_examples > 0 && (int64_t)dev.ner_data.sentences.size() > o.max_eval_examples)
+        dev.ner_data.sentences.resize((size_t)o.max_eval_examples);
+      dev.ner = ner_features(*tok, dev.ner_data, label_names, max_len);
+      dev.present = true;
+    }
+  } else {
+    std::vector<SquadExample> ex = read_squad(o.train);
+    subsample(ex, o.max_train_examples, o.seed);
+    std::vector<QaFeature> f = qa_features(*tok, ex, o.qa, true);
+    for (auto& x : f) {
+      ts.starts.push_back(x.start_position);
+      ts.ends.push_back(x.end_position);
+      ts.encodings.push_back(std::move(x.enc));
+    }
+    say("train: " + std::to_string(ex.size()) + " questions from " + o.train + " -> " + std::to_string(ts.encodings.size()) +
+        " features (max_seq_length " + std::to_string(max_len) + ", doc_stride " + std::to_string(o.qa.doc_stride) + ")");
+    if (!o.dev.empty()) {
+      dev.qa_examples = read_squad(o.dev);
+      if (o.max_eval_examples > 0 && (int64_t)dev.qa_examples.size() > o.max_eval_examples)
+        dev.qa_examples.resize((size_t)o.max_eval_examples);
+      dev.qa = qa_features(*tok, dev.qa_examples, o.qa, false);
+      dev.present = true;
+    }
+  }
+  if (ts.encodings.empty()) fail("finetune: " + o.train + " gave no training examples");
+
+  // --- model ----------------------------------------------------------------------------
+  std::shared_ptr<bert::BertPreTrainedModel> model;
+  const int64_t num_labels = qa ? 0 : (int64_t)label_names.size();
+  if (!source.empty()) {
+    if (!qa) {
+      const std::string arch = bert::saved_architecture(source);
+      if (arch == bert::task_class_name(task) && config.num_labels() != num_labels)
+        fail("finetune: " + source + " holds a " + std::to_string(config.num_labels()) + "-label " + arch +
+             " head, but the data has " + std::to_string(num_labels) + " labels (start from the encoder folder instead)");
+    }
+    bert::LoadInfo info;
+    model = bert::from_pretrained(source, task, &info, num_labels, o.seed);
+    if (!info.newly_initialized.empty() && resume_from.empty()) {
+      std::string s;
+      for (auto& n : info.newly_initialized) s += (s.empty() ? "" : ", ") + n;
+      say("newly initialised (not in " + source + "): " + s);
+    }
+  } else {
+    if (!qa) config.set_labels(label_names);
+    model = bert::make_model(task, config);
+    Generator g(o.seed);
+    model->init_weights(g);
+  }
+  if (!qa) model->config.set_labels(label_names);
+  if (task == bert::Task::SequenceClassification) model->config.problem_type = "single_label_classification";
+  if (o.freeze_encoder) model->freeze("bert.");
+  {
+    auto commas = [](int64_t n) {
+      std::string s = std::to_string(n), out;
+      for (size_t i = 0; i < s.size(); ++i) {
+        if (i && (s.size() - i) % 3 == 0) out += ',';
+        out += s[i];
+      }
+      return out;
+    };
+    say(std::string("model: ") + bert::task_class_name(task) + ", " + std::to_string(config.num_hidden_layers) + " layers, hidden " +
+        std::to_string(config.hidden_size) + (qa ? "" : ", " + std::to_string(num_labels) + " labels"));
+    say("parameters   " + commas(model->num_parameters()) + " total, " + commas(model->num_parameters(true)) + " trainable");
+  }
+  model->to(o.device);
+  model->train();
+
+  // --- optimizer and schedule ----------------------------------------------------------
+  const int64_t N = (int64_t)ts.encodings.size();
+  const int64_t batches_per_epoch = (N + o.batch_size - 1) / o.batch_size;
+  const int64_t steps_per_epoch = (batches_per_epoch + o.grad_accum - 1) / o.grad_accum;
+  const int64_t total_steps = steps_per_epoch * o.epochs;
+  const int64_t warmup_steps = (int64_t)std::ceil((double)total_steps * o.warmup_ratio);
+  nn::AdamW opt(nn::decay_groups(*model, o.weight_decay), o.lr);
+  nn::Schedule sched(opt, o.lr, nn::linear_warmup_decay(warmup_steps, total_steps));
+  std::vector<Tensor> trainable;
+  for (auto& g : opt.groups)
+    for (auto& p : g.params) trainable.push_back(p);
+
+  train::TrainerState state;
+  state.rng_seed = o.seed;
+  if (!resume_from.empty()) {
+    state = train::load_checkpoint_state(resume_from, opt);
+    sched.set_step(state.schedule_step);
+  }
+  default_generator() = Generator(state.rng_seed);  // dropout masks
+  default_generator().offset = state.rng_offset;
+
+  train::install_interrupt_handler();
+  train::MetricsLog log((fs::path(o.out) / "metrics.jsonl").string(), /*append=*/!resume_from.empty());
+  {
+    nlohmann::json args = {{"task", o.task}, {"model", o.model}, {"config", o.config}, {"train", o.train}, {"dev", o.dev},
+                           {"epochs", o.epochs}, {"lr", o.lr}, {"batch_size", o.batch_size}, {"warmup_ratio", o.warmup_ratio},
+                           {"max_length", max_len}, {"weight_decay", o.weight_decay}, {"freeze_encoder", o.freeze_encoder},
+                           {"grad_accum", o.grad_accum}, {"clip", o.clip}, {"eval_every", o.eval_every}, {"seed", o.seed},
+                           {"group_by_length", o.group_by_length},
+                           {"max_train_examples", o.max_train_examples}, {"train_features", N},
+                           {"total_steps", total_steps}, {"warmup_steps", warmup_steps}};
+    if (qa) args["doc_stride"] = o.qa.doc_stride, args["max_query_length"] = o.qa.max_query_length;
+    bert::write_file_atomic((fs::path(o.out) / "finetune_args.json").string(), args.dump(2) + "\n");
+  }
+  say("training: " + std::to_string(o.epochs) + " epochs x " + std::to_string(steps_per_epoch) + " steps (batch " +
+      std::to_string(o.batch_size) + (o.grad_accum > 1 ? " x " + std::to_string(o.grad_accum) + " accumulated" : "") +
+      "), lr " + fmt("%.2g", o.lr) + ", warmup " + std::to_string(warmup_steps) + " steps, out " + o.out);
+
+  FinetuneResult result;
+  result.best_dir = (fs::path(o.out) / "best").string();
+  std::string last_good = resume_from;
+  const std::string metric = best_metric_name(o.task);
+  const Device dev_device = o.device;
+
+  auto evaluate_dev = [&]() -> nlohmann::json {
+    if (task == bert::Task::SequenceClassification) return evaluate_classify(*model, dev.classify, o.eval_batch_size, dev_device);
+    if (task == bert::Task::TokenClassification)
+      return evaluate_ner(*model, dev.ner_data, dev.ner, label_names, o.eval_batch_size, dev_device);
+    return evaluate_qa(*model, dev.qa_examples, dev.qa, o.qa, o.eval_batch_size, dev_device);
+  };
+  std::optional<train::Progress> progress;
+  if (o.progress) progress.emplace("finetune " + o.task, total_steps, "ex", (int)o.log_every);
+  auto note = [&](const std::string& s) {
+    if (progress) progress->message(s);
+    else say(s);
+  };
+
+  // Saves a checkpoint; with an evaluation, publishes it as best/ when it beats the best.
+  auto checkpoint = [&](const nlohmann::json* eval) {
+    state.rng_offset = default_generator().offset;
+    state.schedule_step = sched.last_step();
+    bool better = false;
+    if (eval) {
+      const double v = eval->value(metric, -1e300);
+      better = v > state.best_metric;
+      if (better) {
+        state.best_metric = v;
+        state.best_checkpoint = (fs::path(o.out) / ("checkpoint-" + std::to_string(state.step))).string();
+      }
+    }
+    std::string dir = train::save_checkpoint(o.out, *model, opt, state, tok_files, o.keep);
+    last_good = result.last_checkpoint = dir;
+    if (better) {
+      train::publish(dir, o.out, "best");
+      nlohmann::json r = *eval;
+      r["step"] = state.step;
+      r["epoch"] = state.epoch;
+      bert::write_file_atomic((fs::path(o.out) / "eval_results.json").string(), r.dump(2) + "\n");
+    }
+    return better;
+  };
+  auto run_eval = [&]() {
+    if (!dev.present) {  // no dev set: --eval-every still saves a checkpoint
+      checkpoint(nullptr);
+      return;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    nlohmann::json e = evaluate_dev();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    e["step"] = state.step;
+    e["epoch"] = (double)state.step / (double)steps_per_epoch;
+    nlohmann::json rec = e;
+    rec.erase("per_type");
+    rec["type"] = "eval";
+    rec["eval_seconds"] = secs;
+    log.write(rec);
+    const bool better = checkpoint(&e);
+    if (better) result.best = e;
+    result.evals.push_back(e);
+    std::string line = "eval step " + std::to_string(state.step) + ": ";
+    if (task == bert::Task::SequenceClassification) {
+      line += "accuracy " + fmt("%.4f", e["accuracy"].get<double>());
+      if (e.contains("f1")) line += ", f1 " + fmt("%.4f", e["f1"].get<double>());
+    } else if (task == bert::Task::TokenClassification) {
+      line += "entity f1 " + fmt("%.4f", e["f1"].get<double>()) + " (precision " + fmt("%.4f", e["precision"].get<double>()) +
+              ", recall " + fmt("%.4f", e["recall"].get<double>()) + "), strict f1 " + fmt("%.4f", e["strict_f1"].get<double>());
+    } else {
+      line += "exact match " + fmt("%.2f", e["exact_match"].get<double>()) + ", f1 " + fmt("%.2f", e["f1"].get<double>());
+    }
+    line += " [" + fmt("%.0f", secs) + " s]" + (better ? " *best*" : "");
+    note(line);
+  };
+
+  // --- the loop -------------------------------------------------------------------------
+  int64_t last_eval_step = -1;
+  const int64_t first_step = state.step;
+  bool stop = false;
+  for (int64_t epoch = state.epoch; epoch < o.epochs && !stop; ++epoch) {
+    std::vector<size_t> order = permutation((size_t)N, o.seed * 1000003ULL + (uint64_t)epoch + 1);
+    if (o.group_by_length) order = group_by_length(order, ts.encodings, (size_t)o.batch_size);
+    int64_t batch_index = epoch == state.epoch ? state.data_position : 0;
+    while (batch_index < batches_per_epoch && !stop) {
+      // one optimizer step: up to grad_accum micro-batches
+      const int64_t micro = std::min<int64_t>(o.grad_accum, batches_per_epoch - batch_index);
+      double step_loss = 0;
+      int64_t step_examples = 0;
+      for (int64_t m = 0; m < micro; ++m, ++batch_index) {
+        const size_t b0 = (size_t)(batch_index * o.batch_size), b1 = std::min((size_t)N, b0 + (size_t)o.batch_size);
+        std::vector<size_t> idx(order.begin() + (long)b0, order.begin() + (long)b1);
+        bert::BertInputs in = make_batch(ts, task, idx, o.device);
+        bert::ModelOutput out = model->forward(in);
+        Tensor loss = out.loss * (1.0 / (double)micro);
+        double lv = out.loss.item();
+        if (o.inject_nan_at_step == state.step + 1) lv = std::nan("");
+        train::check_finite(lv, state.step + 1, last_good);
+        loss.backward();
+        step_loss += lv / (double)micro;
+        step_examples += (int64_t)idx.size();
+      }
+      const double gnorm = o.clip > 0 ? nn::clip_grad_norm(trainable, o.clip) : 0.0;
+      if (!std::isfinite(gnorm))  // a finite loss with a NaN/Inf gradient: stop before the weights take it
+        fail("the gradient norm became " + std::string(std::isnan(gnorm) ? "NaN" : "infinite") + " at step " +
+             std::to_string(state.step + 1) + "; stopping. " +
+             (last_good.empty() ? std::string("No checkpoint was saved before it.") : "The last good checkpoint is " + last_good + "."));
+      const double lr_used = opt.lr;
+      opt.step();
+      sched.step();
+      model->zero_grad();
+      ++state.step;
+      state.data_position = batch_index;
+      result.losses.push_back(step_loss);
+      if (progress)
+        progress->update(state.step, (double)step_examples,
+                         "epoch " + std::to_string(epoch + 1) + " | loss " + fmt("%.4f", step_loss) + " | lr " + fmt("%.1e", lr_used));
+      if (state.step % o.log_every == 0 || state.step == first_step + 1)
+        log.write({{"type", "train"}, {"step", state.step}, {"epoch", (double)state.step / (double)steps_per_epoch},
+                   {"loss", step_loss}, {"lr", lr_used}, {"grad_norm", gnorm}});
+      if (o.eval_every > 0 && state.step % o.eval_every == 0) {
+        run_eval();
+        last_eval_step = state.step;
+      }
+      if (train::interrupted()) {
+        if (last_eval_step != state.step) checkpoint(nullptr);
+        note("interrupted at step " + std::to_string(state.step) + ": saved " + last_good +
+             " (continue with --resume)");
+        result.interrupted = true;
+        stop = true;
+      }
+    }
+    if (stop) break;
+    state.epoch = epoch + 1;
+    state.data_position = 0;
+    if (o.eval_every == 0 || epoch + 1 == o.epochs) {
+      if (last_eval_step != state.step) {
+        run_eval();
+        last_eval_step = state.step;
+      }
+    }
+  }
+  if (progress) progress->finish();
+  result.steps = state.step;
+  if (!result.interrupted) {
+    if (!dev.present && !result.last_checkpoint.empty()) {
+      train::publish(result.last_checkpoint, o.out, "best");  // no dev set: the last is the best we know
+    }
+    say("done: " + std::to_string(state.step) + " steps; best model in " + result.best_dir +
+        (result.best.is_null() ? "" : " (" + metric + " " + fmt("%.4f", result.best[metric].get<double>()) + ")"));
+  }
+  return result;
+}
+
+}  // namespace bertlab::tasks

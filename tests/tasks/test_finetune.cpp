@@ -1,0 +1,267 @@
+// tests/tasks/test_finetune.cpp — bert/tasks/finetune.h end to end on tiny models and the
+// committed snippets: the loss goes down, the best checkpoint is published with the label maps
+// in its config.json, evaluation reads it back, a run resumes; and each bad input ends in a
+// clear error: missing or empty files, a dev label not in the label map, --max-length above
+// max_position_embeddings, a NaN loss (the last good checkpoint stays loadable) and an
+// unwritable output folder. (The full disk is tests/tasks/test_cli.cpp: a child process under
+// `ulimit -f`, since fork() and OpenMP do not mix.)
+#include <doctest/doctest.h>
+#include <filesystem>
+#include <numeric>
+
+#include "bert/tasks/evaluate.h"
+#include "bert/tasks/finetune.h"
+#include "bert/train/run.h"
+#include "tests/golden.h"
+#include "tests/tasks/tiny.h"
+
+using namespace bertlab;
+using namespace bertlab::tasks;
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+static const std::string D = "tests/data/tasks/";
+
+static FinetuneOptions quick(const std::string& task, const std::string& model, const std::string& out) {
+  FinetuneOptions o;
+  o.task = task;
+  o.model = model;
+  o.out = out;
+  o.epochs = 6;
+  o.batch_size = 8;
+  o.lr = 2e-3;
+  o.warmup_ratio = 0.0;
+  o.progress = false;
+  o.verbose = false;
+  o.seed = 3;
+  return o;
+}
+
+static double mean(const std::vector<double>& v, size_t a, size_t b) {
+  return std::accumulate(v.begin() + (long)a, v.begin() + (long)b, 0.0) / (double)(b - a);
+}
+
+TEST_CASE("finetune classify: loss goes down, best/ has the label maps, eval reads it back") {
+  TempDir t("ft-classify");
+  testing::make_tiny_model(t / "base", -1);
+  FinetuneOptions o = quick("classify", t / "base", t / "run");
+  o.train = D + "sst2_train.tsv";
+  o.dev = D + "sst2_dev.tsv";
+  o.label_names = {"negative", "positive"};
+  FinetuneResult r = finetune(o);
+  CHECK(r.steps == 6 * 6);  // 48 examples / 8 per batch, 6 epochs
+  CHECK(mean(r.losses, 0, 6) > mean(r.losses, 30, 36));
+  CHECK(r.evals.size() == 6);
+  REQUIRE(!r.best.is_null());
+  CHECK(fs::exists(t / "run/best/model.safetensors"));
+  CHECK(fs::exists(t / "run/best/vocab.txt"));
+  CHECK(fs::exists(t / "run/metrics.jsonl"));
+  auto cfg = testing::read_json(t / "run/best/config.json");
+  CHECK(cfg["id2label"]["0"] == "negative");
+  CHECK(cfg["label2id"]["positive"] == 1);
+  CHECK(cfg["architectures"][0] == "BertForSequenceClassification");
+  auto res = testing::read_json(t / "run/eval_results.json");
+  CHECK(res["accuracy"].get<double>() == doctest::Approx(r.best["accuracy"].get<double>()));
+  // bertlab eval on the published folder gives the best evaluation's numbers
+  nlohmann::json e = evaluate_file("classify", t / "run/best", D + "sst2_dev.tsv", {});
+  CHECK(e["accuracy"].get<double>() == doctest::Approx(r.best["accuracy"].get<double>()));
+  CHECK(e["n"] == 16);
+  // metrics.jsonl: train and eval records
+  int evals = 0;
+  std::string text = bert::read_file(t / "run/metrics.jsonl"), line;
+  std::istringstream in(text);
+  while (std::getline(in, line)) evals += nlohmann::json::parse(line)["type"] == "eval";
+  CHECK(evals == 6);
+}
+
+TEST_CASE("finetune classify with --freeze-encoder trains the head only") {
+  TempDir t("ft-freeze");
+  testing::make_tiny_model(t / "base", -1);
+  FinetuneOptions o = quick("classify", t / "base", t / "run");
+  o.train = D + "sst2_train.tsv";
+  o.epochs = 1;
+  o.freeze_encoder = true;
+  finetune(o);
+  // the encoder is unchanged, the classifier moved away from its init
+  auto before = bert::from_pretrained(t / "base", bert::Task::SequenceClassification);
+  auto after = bert::from_pretrained(t / "run/best", bert::Task::SequenceClassification);
+  std::map<std::string, Tensor> b;
+  for (auto& [n, x] : before->named_parameters()) b[n] = x;
+  for (auto& [n, x] : after->named_parameters()) {
+    if (n.rfind("bert.", 0) != 0) continue;
+    CAPTURE(n);
+    CHECK(x.tolist<float>() == b[n].tolist<float>());
+  }
+}
+
+TEST_CASE("finetune ner on the WNUT-17 snippet, from a config (no pretrained folder)") {
+  TempDir t("ft-ner");
+  const int64_t n = testing::write_tiny_vocab(t / "vocab.txt");
+  testing::tiny_config(n).save(t / "config.json");
+  FinetuneOptions o = quick("ner", "", t / "run");
+  o.config = t / "config.json";
+  o.vocab = t / "vocab.txt";
+  o.train = D + "wnut_train.conll";
+  o.dev = D + "wnut_dev.conll";
+  o.epochs = 4;
+  FinetuneResult r = finetune(o);
+  CHECK(mean(r.losses, 0, 4) > mean(r.losses, r.losses.size() - 4, r.losses.size()));
+  auto cfg = testing::read_json(t / "run/best/config.json");
+  CHECK(cfg["id2label"].size() == 13);  // O + B-/I- of the six WNUT types
+  CHECK(cfg["label2id"].contains("B-creative-work"));
+  CHECK(cfg["label2id"].contains("O"));
+  REQUIRE(!r.best.is_null());
+  CHECK(r.best.contains("strict_f1"));
+  nlohmann::json e = evaluate_file("ner", t / "run/best", D + "wnut_dev.conll", {});
+  CHECK(e["f1"].get<double>() == doctest::Approx(r.best["f1"].get<double>()));
+}
+
+TEST_CASE("finetune qa on the SQuAD snippet: windows of 64 tokens, loss goes down, EM/F1 reported") {
+  TempDir t("ft-qa");
+  testing::make_tiny_model(t / "base", -1);
+  FinetuneOptions o = quick("qa", t / "base", t / "run");
+  o.train = D + "squad_tiny.json";
+  o.dev = D + "squad_tiny.json";
+  o.qa.doc_stride = 16;
+  o.epochs = 5;
+  FinetuneResult r = finetune(o);
+  CHECK(mean(r.losses, 0, 3) > mean(r.losses, r.losses.size() - 3, r.losses.size()));
+  REQUIRE(!r.best.is_null());
+  CHECK(r.best["n"] == 6);
+  CHECK(r.best["f1"].get<double>() >= 0.0);
+  CHECK(testing::read_json(t / "run/finetune_args.json")["max_length"] == 64);  // capped by the positions
+}
+
+TEST_CASE("--grad-accum 2 with batches of 4 takes the same steps as batches of 8") {
+  TempDir t("ft-accum");
+  testing::make_tiny_model(t / "base", -1, {}, 1, /*dropout=*/0.0);
+  FinetuneOptions o = quick("classify", t / "base", t / "b8");
+  o.train = D + "sst2_train.tsv";
+  o.epochs = 2;
+  FinetuneResult a = finetune(o);
+  o.out = t / "b4x2";
+  o.batch_size = 4;
+  o.grad_accum = 2;
+  FinetuneResult b = finetune(o);
+  REQUIRE(a.losses.size() == 12);
+  REQUIRE(b.losses.size() == 12);
+  for (size_t i = 0; i < a.losses.size(); ++i) CHECK(b.losses[i] == doctest::Approx(a.losses[i]).epsilon(1e-4));
+}
+
+TEST_CASE("an interrupted run resumes from its checkpoint and ends where an uninterrupted one does") {
+  TempDir t("ft-resume");
+  testing::make_tiny_model(t / "base", -1);
+  FinetuneOptions o = quick("classify", t / "base", t / "full");
+  o.train = D + "sst2_train.tsv";
+  o.epochs = 2;
+  FinetuneResult full = finetune(o);
+  // the same run, stopped after step 4 (Ctrl-C), then resumed
+  o.out = t / "part";
+  o.eval_every = 4;  // a checkpoint at step 4
+  o.inject_nan_at_step = 5;
+  CHECK_THROWS_AS(finetune(o), Error);
+  CHECK(fs::exists(t / "part/checkpoint-4/trainer_state.json"));
+  o.inject_nan_at_step = 0;
+  o.resume = true;
+  FinetuneResult rest = finetune(o);
+  CHECK(rest.steps == full.steps);
+  REQUIRE(rest.losses.size() == full.losses.size() - 4);
+  for (size_t i = 0; i < rest.losses.size(); ++i) CHECK(rest.losses[i] == doctest::Approx(full.losses[i + 4]).epsilon(1e-4));
+}
+
+TEST_CASE("bad input: missing files, empty data, unknown labels, too long max_length") {
+  TempDir t("ft-bad");
+  testing::make_tiny_model(t / "base", -1);
+  FinetuneOptions o = quick("classify", t / "base", t / "run");
+  o.train = D + "sst2_train.tsv";
+
+  SUBCASE("missing training file") {
+    o.train = t / "nope.tsv";
+    CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains(("training file " + (t / "nope.tsv") + " does not exist").c_str()), Error);
+  }
+  SUBCASE("missing model folder") {
+    o.model = t / "no-model";
+    CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains(("model folder " + (t / "no-model") + " does not exist").c_str()), Error);
+  }
+  SUBCASE("neither model nor config") {
+    o.model.clear();
+    CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains("either a pretrained model folder"), Error);
+  }
+  SUBCASE("an empty training file") {
+    testing::write_text(t / "empty.tsv", "sentence\tlabel\n");
+    o.train = t / "empty.tsv";
+    CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains("empty.tsv: no examples"), Error);
+  }
+  SUBCASE("a dev label the training labels do not have") {
+    testing::write_text(t / "dev.tsv", "sentence\tlabel\ngood\t1\nso-so\t2\n");
+    o.dev = t / "dev.tsv";
+    CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains("dev.tsv:3: label '2' is not in the label map (known: 0, 1)"), Error);
+  }
+  SUBCASE("a dev tag the training tags do not have") {
+    testing::write_text(t / "train.conll", "Tom B-PER\nsleeps O\n");
+    testing::write_text(t / "dev.conll", "Ann B-PER\n\nin O\nRome B-LOC\n");
+    o.task = "ner";
+    o.train = t / "train.conll";
+    o.dev = t / "dev.conll";
+    CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains("dev.conll:4: tag 'B-LOC' is not in the label map (known: B-PER, I-PER, O)"), Error);
+  }
+  SUBCASE("a malformed training file") {
+    testing::write_text(t / "bad.tsv", "sentence\tlabel\ngood\t1\nno label here\n");
+    o.train = t / "bad.tsv";
+    CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains("bad.tsv:3: expected 2 columns, found 1"), Error);
+  }
+  SUBCASE("--max-length above max_position_embeddings") {
+    o.max_length = 100;
+    CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains("--max-length 100 exceeds the model's max_position_embeddings 64"), Error);
+  }
+  SUBCASE("sentences longer than the positions are truncated, not a crash") {
+    std::string text = "sentence\tlabel\n";
+    for (int i = 0; i < 4; ++i) {
+      for (int k = 0; k < 150; ++k) text += "film ";
+      text += "\t" + std::to_string(i % 2) + "\n";
+    }
+    testing::write_text(t / "long.tsv", text);
+    o.train = t / "long.tsv";
+    o.epochs = 1;
+    CHECK(finetune(o).steps == 1);
+  }
+  CHECK_FALSE(fs::exists(t / "run/checkpoint-0"));
+}
+
+TEST_CASE("a NaN loss stops the run naming the step and the last good checkpoint, which still loads") {
+  TempDir t("ft-nan");
+  testing::make_tiny_model(t / "base", -1);
+  FinetuneOptions o = quick("classify", t / "base", t / "run");
+  o.train = D + "sst2_train.tsv";
+  o.dev = D + "sst2_dev.tsv";
+  o.eval_every = 2;
+  o.inject_nan_at_step = 3;
+  CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains("the loss became NaN at step 3"), Error);
+  CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains("checkpoint-2"), Error);
+  auto m = bert::from_pretrained(t / "run/checkpoint-2", bert::Task::SequenceClassification);
+  CHECK(m->config.num_labels() == 2);
+  CHECK(fs::exists(t / "run/best/model.safetensors"));
+  // a model whose weights are NaN fails at step 1, before any checkpoint
+  TempDir t2("ft-nan-weights");
+  testing::make_tiny_model(t2 / "base", -1);
+  {
+    auto bad = bert::bert_model_from_pretrained(t2 / "base");
+    fill_(bad->embeddings->LayerNorm->weight, std::nan(""));
+    bert::TokenizerFiles tok;
+    tok.vocab_file = t2 / "base/vocab.txt";
+    bert::save_pretrained(*bad, t2 / "nan", tok);
+  }
+  o.model = t2 / "nan";
+  o.out = t2 / "run";
+  o.inject_nan_at_step = 0;
+  CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains("NaN at step 1; stopping. No checkpoint was saved before it."), Error);
+}
+
+TEST_CASE("an unwritable output folder is a clear error before any training") {
+  TempDir t("ft-unwritable");
+  testing::make_tiny_model(t / "base", -1);
+  testing::write_text(t / "a-file", "x");
+  FinetuneOptions o = quick("classify", t / "base", t / "a-file/run");
+  o.train = D + "sst2_train.tsv";
+  CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains((t / "a-file/run").c_str()), Error);
+}
