@@ -4,7 +4,12 @@ fine-tuned folders (the real-result runs), and `bertlab eval classify` against t
 transformers computes on the same file. Not part of CI (needs the run folders and torch).
 
 Usage: tools/.venv-torch/bin/python tools/check_pipelines_hf.py [--sentiment RUN/best] [--ner RUN/best] [--qa RUN/best]
+           [--zero-shot-random]
 Each check prints the largest score difference and whether the labels / spans / answers agree.
+--zero-shot-random checks zero-shot on a random bert-mini saved by `bertlab init` with the labels
+contradiction / neutral / entailment (no NLI model is available offline).
+transformers 5 removed the question-answering pipeline: for --qa put transformers 4.x first on
+PYTHONPATH (pip install --target /tmp/tf4 transformers==4.46.3 tokenizers==0.20.3 huggingface-hub==0.26.5).
 """
 import argparse
 import json
@@ -46,6 +51,7 @@ def main():
     ap.add_argument("--sentiment")
     ap.add_argument("--ner")
     ap.add_argument("--qa")
+    ap.add_argument("--zero-shot-random", action="store_true")
     a = ap.parse_args()
     from transformers import pipeline
     ok = True
@@ -76,6 +82,26 @@ def main():
             print(f"qa: {'same' if same else 'DIFFERENT'} answer {o['answer']!r} (HF {h['answer']!r}), "
                   f"score {o['score']:.4f} vs {h['score']:.4f}")
             ok &= same and abs(h["score"] - o["score"]) < 1e-4
+    if a.zero_shot_random:
+        import tempfile
+        d = os.path.join(tempfile.mkdtemp(), "nli")
+        subprocess.run([os.environ.get("BERTLAB", os.path.join(ROOT, "build", "bert", "bertlab")), "init", "--config",
+                        "bert-mini", "--task", "classify", "--num-labels", "3", "--seed", "7", "--out", d], check=True,
+                       capture_output=True)
+        cfg = json.load(open(os.path.join(d, "config.json")))
+        cfg["id2label"] = {"0": "contradiction", "1": "neutral", "2": "entailment"}
+        cfg["label2id"] = {"contradiction": 0, "neutral": 1, "entailment": 2}
+        json.dump(cfg, open(os.path.join(d, "config.json"), "w"))
+        zs = pipeline("zero-shot-classification", model=d, device="cpu")
+        labels = ["sports", "politics", "cooking", "science"]
+        for multi in (False, True):
+            h = zs(SENTENCES[5], candidate_labels=labels, multi_label=multi)
+            o = bertlab(["predict", "zero-shot", "--json", "--model", d, "--labels", ",".join(labels)] +
+                        (["--multi-label"] if multi else []) + [SENTENCES[5]])[0]
+            same = h["labels"] == o["labels"]
+            dd = max(abs(x - y) for x, y in zip(h["scores"], o["scores"]))
+            print(f"zero-shot (multi_label={multi}): label order {'same' if same else 'DIFFERENT'}, max |score diff| {dd:.2e}")
+            ok &= same and dd < 1e-4
     print("all agree" if ok else "DIFFERENCES FOUND")
     return 0 if ok else 1
 
