@@ -6,6 +6,8 @@
 //   ./build/bench/bench_bert --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include "autograd/openmp_env.h"
+
 #include "autograd/graph.h"
 #include "bert/heads.h"
 #include "nn/optim.h"
@@ -66,4 +68,11 @@ void BM_bert_mini_train_step(benchmark::State& st) {
 
 BENCHMARK(BM_bert_base_forward)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_bert_mini_train_step)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  bertlab::prefer_passive_openmp(argv);  // autograd/openmp_env.h
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -10,6 +10,8 @@
 //   ./build/bench/bench_memory --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
+#include "autograd/openmp_env.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -106,4 +108,11 @@ BENCHMARK(BM_softmax)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_layer_norm)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_gelu)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_embedding)->Unit(benchmark::kMicrosecond)->UseRealTime();
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  bertlab::prefer_passive_openmp(argv);  // autograd/openmp_env.h
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -31,9 +31,14 @@ static void gemm_t(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alp
                    int64_t ldc, int64_t sc, int64_t batch) {
   const double flops = 2.0 * (double)M * (double)N * (double)K;
   const bool per_thread = batch > 1 && flops < 64.0 * 1024 * 1024 && omp_get_max_threads() > 1;
-#pragma omp parallel for schedule(static) if (per_thread)
-  for (int64_t b = 0; b < batch; ++b)
-    gemm_one<T>(ta, tb, M, N, K, (T)alpha, A + b * sa, lda, B + b * sb, ldb, (T)beta, C + b * sc, ldc);
+  if (per_thread) {
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < batch; ++b)
+      gemm_one<T>(ta, tb, M, N, K, (T)alpha, A + b * sa, lda, B + b * sb, ldb, (T)beta, C + b * sc, ldc);
+  } else {  // outside any parallel region, so that OpenBLAS may use every thread itself
+    for (int64_t b = 0; b < batch; ++b)
+      gemm_one<T>(ta, tb, M, N, K, (T)alpha, A + b * sa, lda, B + b * sb, ldb, (T)beta, C + b * sc, ldc);
+  }
 }
 
 void gemm(DType t, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha,

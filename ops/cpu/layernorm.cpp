@@ -27,18 +27,25 @@ static void layernorm_forward_kernel(T* out, T* mean, T* rstd, const T* x, const
     const T* xr = x + n * C;
     T* o = out + n * C;
     double m = 0;
+#pragma omp simd reduction(+ : m)
     for (int64_t c = 0; c < C; ++c) m += xr[c];
     m /= (double)C;
     double v = 0;
+#pragma omp simd reduction(+ : v)
     for (int64_t c = 0; c < C; ++c) {
       double d = xr[c] - m;
       v += d * d;
     }
     v /= (double)C;
     const T mt = (T)m, rs = (T)(1.0 / std::sqrt(v + eps));
-    for (int64_t c = 0; c < C; ++c) {
-      T norm = (xr[c] - mt) * rs;
-      o[c] = norm * (w ? w[c] : (T)1) + (b ? b[c] : (T)0);
+    if (w && b) {  // the usual case, as one vectorised loop
+#pragma omp simd
+      for (int64_t c = 0; c < C; ++c) o[c] = (xr[c] - mt) * rs * w[c] + b[c];
+    } else {
+      for (int64_t c = 0; c < C; ++c) {
+        T norm = (xr[c] - mt) * rs;
+        o[c] = norm * (w ? w[c] : (T)1) + (b ? b[c] : (T)0);
+      }
     }
     mean[n] = mt;
     rstd[n] = rs;
@@ -65,6 +72,7 @@ static void layernorm_backward_kernel(T* dx, T* dw, T* db, const T* dy, const T*
       const T m = mean[n], rs = rstd[n];
       // the two row means the dx formula needs: mean(w dy) and mean(w dy norm)
       double gm = 0, gnm = 0;
+#pragma omp simd reduction(+ : gm, gnm)
       for (int64_t c = 0; c < C; ++c) {
         const T norm = (xr[c] - m) * rs;
         const T wg = (w ? w[c] : (T)1) * g[c];
@@ -78,6 +86,7 @@ static void layernorm_backward_kernel(T* dx, T* dw, T* db, const T* dy, const T*
       if (!dx) continue;
       const T gmt = (T)(gm / (double)C), gnmt = (T)(gnm / (double)C);
       T* d = dx + n * C;
+#pragma omp simd
       for (int64_t c = 0; c < C; ++c) {
         const T norm = (xr[c] - m) * rs;
         const T wg = (w ? w[c] : (T)1) * g[c];
