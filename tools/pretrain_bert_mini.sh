@@ -7,6 +7,7 @@
 #   tools/pretrain_bert_mini.sh                   (RUN=runs/bert-mini-30min MINUTES=31)
 #   BERTLAB=build/bert/bertlab RUN=runs/x MINUTES=60 STEPS=2000 tools/pretrain_bert_mini.sh
 #   RESUME=1 tools/pretrain_bert_mini.sh          (continue an interrupted run)
+#   BATCH=32 LR=1e-3 WARMUP=200 STEPS=2500 ...    (the second run in docs/pretraining.md)
 #
 # The learning rate decays linearly towards STEPS; the run stops at STEPS or after MINUTES,
 # whichever comes first (STEPS is set above what 31 minutes reach on 2 CPU cores, so time
@@ -21,6 +22,9 @@ RUN=${RUN:-runs/bert-mini-30min}
 MINUTES=${MINUTES:-31}
 STEPS=${STEPS:-1600}
 THREADS=${THREADS:-2}
+BATCH=${BATCH:-16}
+LR=${LR:-5e-4}
+WARMUP=${WARMUP:-50}
 DEBIAN=${DEBIAN:-runs/corpus/debian_text.raw}
 PLOT=${PLOT:-docs/pretraining_loss.png}
 
@@ -29,7 +33,7 @@ PLOT=${PLOT:-docs/pretraining_loss.png}
 
 args=(pretrain --config bert-mini
       --corpus data/wikitext2/wiki.test.raw --corpus "$DEBIAN"
-      --max-seq-length 128 --batch-size 16 --lr 5e-4 --warmup-steps 50 --steps "$STEPS"
+      --max-seq-length 128 --batch-size "$BATCH" --lr "$LR" --warmup-steps "$WARMUP" --steps "$STEPS"
       --max-minutes "$MINUTES" --eval-every 100 --eval-examples 256 --save-every 100 --keep 2
       --log-every 10 --seed 42 --threads "$THREADS" --out "$RUN")
 [[ "${RESUME:-0}" == 1 ]] && args+=(--resume)
