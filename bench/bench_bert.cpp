@@ -1,6 +1,6 @@
 // bench/bench_bert.cpp — whole-model timings: bert-base forward (inference, no graph) at
 // batch 1 x 128 and 8 x 128 tokens, and one bert-mini training step (forward, backward,
-// AdamW) at 32 x 128, random init. tools/bench_vs_torch.py runs this and PyTorch on the
+// AdamW) at 32 x 128, random init; and the encoder's GEMMs alone at bert-base shapes. tools/bench_vs_torch.py runs this and PyTorch on the
 // same shapes with the same threads and prints the ratios.
 //
 //   ./build/bench/bench_bert --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -43,6 +43,37 @@ void BM_bert_base_forward(benchmark::State& st) {
   st.SetLabel(std::to_string(B) + "x" + std::to_string(T));
 }
 
+// Only the 72 GEMMs of the bert-base encoder (12 layers x query, key, value, attention output,
+// FFN in, FFN out), with the model's own weights and bias, at B*128 rows: the share of a forward
+// pass that is OpenBLAS's, to set beside the same GEMMs in PyTorch (tools/bench_vs_torch.py).
+void BM_bert_base_linears(benchmark::State& st) {
+  const int64_t B = st.range(0), T = 128;
+  BertConfig c = BertConfig::preset("bert-base");
+  Generator g(0);
+  BertModel model(c);
+  init_bert_weights(model, c.initializer_range, g);
+  std::vector<std::pair<Tensor, Tensor>> layers;  // (weight [out, in], bias [out])
+  const auto params = model.named_parameters();
+  for (const auto& [name, w] : params) {
+    if (name.rfind("encoder.", 0) != 0 || w.dim() != 2) continue;
+    const std::string bias_name = name.substr(0, name.size() - 6) + "bias";  // "...weight" -> "...bias"
+    for (const auto& [n2, b] : params)
+      if (n2 == bias_name) layers.emplace_back(w, b);
+  }
+  if (layers.size() != 72) {
+    st.SkipWithError("expected 72 encoder linears");
+    return;
+  }
+  Tensor x768 = randn({B * T, c.hidden_size}, g), x3072 = randn({B * T, c.intermediate_size}, g);
+  NoGradGuard ng;
+  for (auto _ : st)
+    for (const auto& [w, b] : layers) {
+      Tensor y = linear(w.size(1) == c.hidden_size ? x768 : x3072, w, b);
+      benchmark::DoNotOptimize(y.raw_data());
+    }
+  st.SetLabel(std::to_string(B) + "x" + std::to_string(T));
+}
+
 void BM_bert_mini_train_step(benchmark::State& st) {
   const int64_t B = 32, T = 128;
   BertConfig c = BertConfig::preset("bert-mini");
@@ -67,6 +98,7 @@ void BM_bert_mini_train_step(benchmark::State& st) {
 }  // namespace
 
 BENCHMARK(BM_bert_base_forward)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_bert_base_linears)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_bert_mini_train_step)->Unit(benchmark::kMillisecond)->UseRealTime();
 int main(int argc, char** argv) {
   bertlab::prefer_passive_openmp(argv);  // autograd/openmp_env.h

@@ -344,6 +344,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   // --- the loop ----------------------------------------------------------------------------
   train::install_interrupt_handler();
   train::Progress progress("pretrain", o.steps, "tok", (int)o.log_every, o.quiet ? 0 : o.progress_tty);
+  if (o.max_minutes > 0) progress.set_time_limit(o.max_minutes * 60.0 - elapsed());
   double win_loss = 0, win_mlm = 0, win_nsp = 0;
   int64_t win_steps = 0, win_tokens = 0;
   auto win_t0 = std::chrono::steady_clock::now();

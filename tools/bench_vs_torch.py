@@ -3,6 +3,8 @@
 
 Same shapes, same thread count, random init, float32:
   * bert-base BertModel forward (inference, no autograd) at batch 1 x 128 and 8 x 128 tokens
+  * the same model's 72 encoder GEMMs alone (nn.Linear / bertlab linear) at those shapes:
+    OpenBLAS against PyTorch's MKL, the part of the forward ratio that is the GEMM library's
   * one bert-mini BertForMaskedLM training step (forward, backward, AdamW) at 32 x 128
 bertlab's side is build/bench/bench_bert (Google Benchmark, median of repetitions); PyTorch's
 is timed here the same way (warm-up, then the median of repetitions of timed loops).
@@ -76,6 +78,17 @@ def run_torch(threads, reps):
             with torch.no_grad():
                 base(input_ids=ids, attention_mask=mask, token_type_ids=types)
         res[f"BM_bert_base_forward/{b}/real_time"] = time_torch(fwd, reps)
+        # the encoder's 72 GEMMs alone (query, key, value, attention output, FFN in, FFN out),
+        # as BM_bert_base_linears times them: how much of the forward ratio is the GEMM library's
+        linears = [m for n, m in base.named_modules() if n.startswith("encoder.") and isinstance(m, torch.nn.Linear)]
+        assert len(linears) == 72, len(linears)
+        x768, x3072 = torch.randn(b * 128, 768), torch.randn(b * 128, 3072)
+
+        def gemms():
+            with torch.no_grad():
+                for m in linears:
+                    m(x768 if m.in_features == 768 else x3072)
+        res[f"BM_bert_base_linears/{b}/real_time"] = time_torch(gemms, reps)
     del base
     mini = BertForMaskedLM(BertConfig(hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
                                       intermediate_size=1024)).train()
@@ -118,6 +131,8 @@ def main():
     print(f"{'benchmark':38s} {'bertlab ms':>11s} {'PyTorch ms':>11s} {'ratio':>7s}")
     for k, label in [("BM_bert_base_forward/1/real_time", "bert-base forward 1x128"),
                      ("BM_bert_base_forward/8/real_time", "bert-base forward 8x128"),
+                     ("BM_bert_base_linears/1/real_time", "  its 72 GEMMs alone, 1x128"),
+                     ("BM_bert_base_linears/8/real_time", "  its 72 GEMMs alone, 8x128"),
                      ("BM_bert_mini_train_step/real_time", "bert-mini train step 32x128")]:
         print(f"{label:38s} {ours[k]:11.1f} {theirs[k]:11.1f} {ours[k] / theirs[k]:7.2f}")
 

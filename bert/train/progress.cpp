@@ -37,6 +37,10 @@ Progress::~Progress() {
   if (!finished_ && tty_ && done_ > 0) std::fputc('\n', stderr);
 }
 
+void Progress::set_time_limit(double seconds) {
+  time_limit_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() + std::max(0.0, seconds);
+}
+
 double Progress::rate() const {
   double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   return el > 0 ? items_ / el : 0;
@@ -45,7 +49,11 @@ double Progress::rate() const {
 std::string Progress::line(bool bar) const {
   const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const int64_t done_here = done_ - (first_done_ < 0 ? 0 : first_done_);
-  const double eta = (total_ > 0 && done_here > 0) ? el / done_here * (double)(total_ - done_) : NAN;
+  double eta = (total_ > 0 && done_here > 0) ? el / done_here * (double)(total_ - done_) : NAN;
+  if (time_limit_ >= 0) {  // a time budget ends the job at time_limit_ at the latest
+    const double left = std::max(0.0, time_limit_ - el);
+    eta = std::isnan(eta) ? (total_ > 0 ? NAN : left) : std::min(eta, left);
+  }
   const double pct = total_ > 0 ? 100.0 * (double)done_ / (double)total_ : 0;
   std::string s = label_ + " ";
   char buf[64];
@@ -75,7 +83,7 @@ std::string Progress::line(bool bar) const {
   if (!stats_.empty()) s += " " + stats_;
   s += " | " + format_count(rate()) + " " + unit_ + "/s";
   if (!bar) s += " | elapsed " + format_duration(el);
-  if (total_ > 0) s += " | ETA " + format_duration(eta);
+  if (total_ > 0 || time_limit_ >= 0) s += " | ETA " + format_duration(eta);
   return s;
 }
 

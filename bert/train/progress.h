@@ -29,6 +29,9 @@ class Progress {
   void message(const std::string& line);
   void finish(const std::string& stats = "");
   double rate() const;  // items per second since start
+  // The job also stops after `seconds` from now (a time budget such as --max-minutes): the ETA
+  // is then the sooner of the two ends, and is shown even when the step total is unknown.
+  void set_time_limit(double seconds);
 
  private:
   void draw(bool final);
@@ -38,6 +41,7 @@ class Progress {
   int log_every_;
   bool tty_, finished_ = false;
   double items_ = 0;
+  double time_limit_ = -1;  // seconds after start_, or < 0 for none
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
