@@ -34,7 +34,8 @@ Tensor BertSelfAttention::forward(const Tensor& hidden, const Tensor& mask_bias,
                                               dropout->gen ? *dropout->gen : default_generator());
     return reshape(permute(ctx, {0, 2, 1, 3}), {B, T, C});  // a dense (B,T,H,D) already: no copy
   }
-  Tensor scores = matmul(q, transpose(k, -1, -2)) * (1.0 / std::sqrt((double)head_dim));  // (B,H,T,T)
+  // the 1/sqrt(d) scale inside the GEMM (alpha); q and k^T are read in place from (B,T,H,D)
+  Tensor scores = matmul(q, transpose(k, -1, -2), 1.0 / std::sqrt((double)head_dim));  // (B,H,T,T)
   if (mask_bias.defined()) scores = scores + mask_bias;
   Tensor probs = softmax(scores, -1);
   if (probs_out) *probs_out = probs;

@@ -16,6 +16,18 @@ Tensor attention_mask_bias(const Tensor& mask, DType dtype) {
   return reshape(rsub(1.0, m) * lowest, {mask.size(0), 1, 1, mask.size(1)});
 }
 
+// True when a CPU mask keeps every position (no padding): its bias would be all zeros, and
+// adding zeros to every attention score changes nothing, so the encoder skips it (as
+// transformers drops such a mask for SDPA). Not on CUDA: reading the mask would synchronise.
+static bool keeps_every_position(const Tensor& mask) {
+  if (mask.device() != Device::CPU) return false;
+  Tensor m = mask.to(DType::Float64).contiguous();
+  const double* p = m.data<double>();
+  for (int64_t i = 0, n = m.numel(); i < n; ++i)
+    if (p[i] != 1.0) return false;
+  return true;
+}
+
 BertEncoder::BertEncoder(const BertConfig& c) {
   layer = register_module("layer", std::make_shared<nn::ModuleList<BertLayer>>());
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) layer->push_back(std::make_shared<BertLayer>(c));
@@ -44,7 +56,7 @@ BertOutputs BertModel::forward(const Tensor& input_ids, const Tensor& attention_
     if (attention_mask.shape() != input_ids.shape())
       fail("BertModel: attention_mask " + shape_str(attention_mask.shape()) + " does not match input_ids " +
            shape_str(input_ids.shape()));
-    bias = attention_mask_bias(attention_mask, h.dtype());
+    if (!keeps_every_position(attention_mask)) bias = attention_mask_bias(attention_mask, h.dtype());
   }
   if (opt.output_hidden_states) out.hidden_states.push_back(h);
   for (const auto& layer : *encoder->layer) {

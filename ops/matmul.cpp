@@ -2,11 +2,14 @@
 //
 // A transposed or permuted view does not need a copy: BLAS reads a matrix stored either
 // row by row (NoTrans) or column by column (Trans) with any leading dimension, so q @ k^T in
-// attention passes k's storage straight through. Only layouts BLAS cannot describe are
-// copied to dense form first.
+// attention passes k's storage straight through. The matrices of a batch may sit anywhere:
+// one stride apart (cuBLAS's strided batch), or, on the CPU, at a table of offsets, so the
+// heads of a (B, T, H, D) activation are read in place as (B, H, T, D). Only matrices BLAS
+// cannot describe (neither rows nor columns contiguous) are copied to dense form first.
 #include "ops/matmul.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "autograd/graph.h"
 #include "cuda/gemm.h"
@@ -22,7 +25,8 @@ struct BlasMatrix {
   Tensor t;      // x itself, or a dense copy
   bool trans;
   int64_t ld;
-  int64_t batch_stride;  // between consecutive matrices of the flattened batch
+  int64_t batch_stride;          // between consecutive matrices of the flattened batch, or
+  std::vector<int64_t> offsets;  // (CPU) where each one starts, when no single stride walks them
 };
 
 static bool matrix_layout(const Tensor& x, bool& trans, int64_t& ld) {
@@ -60,18 +64,40 @@ static bool batch_stride(const Tensor& x, int64_t& stride) {
   return true;
 }
 
-static BlasMatrix blas_matrix(const Tensor& x) {
-  BlasMatrix m{x, false, 0, 0};
-  if (matrix_layout(x, m.trans, m.ld) && batch_stride(x, m.batch_stride)) return m;
+// The start of every batch matrix of x (in the row-major order of the batch index).
+static std::vector<int64_t> batch_offsets(const Tensor& x) {
+  const int64_t nb = x.dim() - 2;
+  std::vector<int64_t> off{0};
+  for (int64_t i = 0; i < nb; ++i) {
+    std::vector<int64_t> next;
+    next.reserve(off.size() * x.shape()[i]);
+    for (int64_t o : off)
+      for (int64_t j = 0; j < x.shape()[i]; ++j) next.push_back(o + j * x.strides()[i]);
+    off = std::move(next);
+  }
+  return off;
+}
+
+// On the CPU any batch layout is read in place (a table of offsets); cuBLAS's strided batch
+// needs a single stride, so there other layouts are copied.
+static BlasMatrix blas_matrix(const Tensor& x, bool any_batch) {
+  BlasMatrix m{x, false, 0, 0, {}};
+  if (matrix_layout(x, m.trans, m.ld)) {
+    if (batch_stride(x, m.batch_stride)) return m;
+    if (any_batch) {
+      m.offsets = batch_offsets(x);
+      return m;
+    }
+  }
   m.t = x.contiguous();
   matrix_layout(m.t, m.trans, m.ld);
   batch_stride(m.t, m.batch_stride);
   return m;
 }
 
-// out (dense, (..., M, N)) = a @ b + beta * out, where a is (..., M, K) and b is (..., K, N)
-// with the same batch dimensions as out (broadcast views allowed).
-static void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, double beta) {
+// out (dense, (..., M, N)) = alpha * a @ b + beta * out, where a is (..., M, K) and b is
+// (..., K, N) with the same batch dimensions as out (broadcast views allowed).
+static void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, double beta, double alpha = 1.0) {
   const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
   int64_t batch = 1;
   for (int64_t i = 0; i < out.dim() - 2; ++i) batch *= out.shape()[i];
@@ -80,20 +106,30 @@ static void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, doubl
     if (beta == 0) fill_(out, 0.0);
     return;
   }
-  BlasMatrix A = blas_matrix(a), B = blas_matrix(b);
+  const bool cpu = out.device() == Device::CPU;
+  BlasMatrix A = blas_matrix(a, cpu), B = blas_matrix(b, cpu);
+  if (cpu && (!A.offsets.empty() || !B.offsets.empty())) {
+    if (A.offsets.empty()) A.offsets = batch_offsets(A.t);
+    if (B.offsets.empty()) B.offsets = batch_offsets(B.t);
+    std::vector<int64_t> c_off(batch);
+    for (int64_t i = 0; i < batch; ++i) c_off[i] = i * M * N;
+    cpu::gemm(out.dtype(), A.trans, B.trans, M, N, K, alpha, A.t.raw_data(), A.ld, A.offsets.data(), B.t.raw_data(),
+              B.ld, B.offsets.data(), beta, out.raw_data(), N, c_off.data(), batch);
+    return;
+  }
   switch (out.device()) {
     case Device::CPU:
-      cpu::gemm(out.dtype(), A.trans, B.trans, M, N, K, 1.0, A.t.raw_data(), A.ld, A.batch_stride,
+      cpu::gemm(out.dtype(), A.trans, B.trans, M, N, K, alpha, A.t.raw_data(), A.ld, A.batch_stride,
                 B.t.raw_data(), B.ld, B.batch_stride, beta, out.raw_data(), N, M * N, batch);
       break;
     case Device::CUDA:
-      cuda::gemm(out.dtype(), A.trans, B.trans, M, N, K, 1.0, A.t.raw_data(), A.ld, A.batch_stride,
+      cuda::gemm(out.dtype(), A.trans, B.trans, M, N, K, alpha, A.t.raw_data(), A.ld, A.batch_stride,
                  B.t.raw_data(), B.ld, B.batch_stride, beta, out.raw_data(), N, M * N, batch);
       break;
   }
 }
 
-Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
   check_float("matmul", a_in, "first operand");
   check_float("matmul", b_in, "second operand");
   check_same_device("matmul", a_in, b_in);
@@ -118,17 +154,17 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   {
     NoGradGuard ng;  // the views below are internal; the record is for the whole product
     y = empty(so, a.dtype(), a.device());
-    gemm_into(y, expand(a.detach(), sa), expand(b.detach(), sb), 0.0);
+    gemm_into(y, expand(a.detach(), sa), expand(b.detach(), sb), 0.0, alpha);
   }
   Shape out = so;
   if (vb) out.erase(out.end() - 1);
   if (va) out.erase(out.end() - (vb ? 1 : 2));
   if (out != so) y = make_view(y, out, contiguous_strides(out), y.offset());
   return record("matmul", y, {a_in, b_in},
-                [a = a.detach(), b = b.detach(), so, sa_in = a_in.shape(), sb_in = b_in.shape()](const Tensor& dy, Grads& g) {
+                [a = a.detach(), b = b.detach(), so, sa_in = a_in.shape(), sb_in = b_in.shape(), alpha](const Tensor& dy, Grads& g) {
                   Tensor d = reshape(dy, so);
-                  if (g.needs(0)) g.add(0, reshape(sum_to(matmul(d, transpose(b, -1, -2)), a.shape()), sa_in));
-                  if (g.needs(1)) g.add(1, reshape(sum_to(matmul(transpose(a, -1, -2), d), b.shape()), sb_in));
+                  if (g.needs(0)) g.add(0, reshape(sum_to(matmul(d, transpose(b, -1, -2), alpha), a.shape()), sa_in));
+                  if (g.needs(1)) g.add(1, reshape(sum_to(matmul(transpose(a, -1, -2), d, alpha), b.shape()), sb_in));
                 });
 }
 

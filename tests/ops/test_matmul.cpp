@@ -36,6 +36,23 @@ TEST_CASE("matmul reads transposed and permuted views without copying them first
   CHECK_CLOSE(s, ref_matmul(qh.contiguous(), transpose(qh, -1, -2).contiguous()), 1e-12, 0);
 }
 
+TEST_CASE("matmul reads batches that no single stride walks (heads of (B, T, H, D)), with broadcasting") {
+  Tensor v = rand64({2, 6, 3, 5}, 4, -1, 1, false);       // (B, T, H, D)
+  Tensor vh = permute(v, {0, 2, 1, 3});                     // (B, H, T, D)
+  Tensor p = rand64({2, 3, 4, 6}, 5, -1, 1, false);        // (B, H, T', T), dense
+  CHECK_CLOSE(matmul(p, vh), ref_matmul(p, vh.contiguous()), 1e-12, 0);
+  // a permuted operand broadcast over a batch dimension of the other (stride 0 plus strides)
+  Tensor w = permute(rand64({6, 3, 5}, 6, -1, 1, false), {1, 0, 2});  // (3, 6, 5), strided
+  Tensor x = rand64({2, 3, 4, 6}, 7, -1, 1, false);
+  CHECK_CLOSE(matmul(x, w), ref_matmul(x, expand(w, {2, 3, 6, 5}).contiguous()), 1e-12, 0);
+}
+
+TEST_CASE("matmul with alpha scales the product (inside the GEMM)") {
+  Tensor a = rand64({2, 3, 4}, 8, -1, 1, false), b = rand64({2, 4, 5}, 9, -1, 1, false);
+  CHECK_CLOSE(matmul(a, b, 0.125), ref_matmul(a, b) * 0.125, 1e-12, 0);
+  CHECK_CLOSE(matmul(a, b, -2.0), ref_matmul(a, b) * -2.0, 1e-12, 0);
+}
+
 TEST_CASE("matmul broadcasts batch dimensions and promotes vectors") {
   Tensor a = rand64({2, 1, 3, 4}, 4, -1, 1, false), b = rand64({5, 4, 2}, 5, -1, 1, false);
   Tensor y = matmul(a, b);
@@ -56,6 +73,13 @@ TEST_CASE("gradcheck: matmul 2-D, batched, broadcast, vectors") {
   CHECK_GRADCHECK(mm, {rand64({2, 1, 3, 4}, 7), rand64({3, 4, 2}, 8)});
   CHECK_GRADCHECK(mm, {rand64({4}, 9), rand64({4, 3}, 10)});
   CHECK_GRADCHECK(mm, {rand64({3, 4}, 11), rand64({4}, 12)});
+  // with alpha, and through permuted heads as attention reads them
+  CHECK_GRADCHECK(F([](auto& x) { return matmul(x[0], x[1], 0.37); }), {rand64({2, 3, 4}, 15), rand64({2, 4, 2}, 16)});
+  CHECK_GRADCHECK(F([](auto& x) {
+                    Tensor q = permute(x[0], {0, 2, 1, 3}), k = permute(x[1], {0, 2, 1, 3});
+                    return matmul(q, transpose(k, -1, -2), 0.5);
+                  }),
+                  {rand64({2, 3, 2, 4}, 17), rand64({2, 3, 2, 4}, 18)});
   // through a transposed view
   CHECK_GRADCHECK(F([](auto& x) { return matmul(x[0], transpose(x[1], 0, 1)); }), {rand64({3, 4}, 13), rand64({5, 4}, 14)});
 }
