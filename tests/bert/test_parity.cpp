@@ -158,3 +158,29 @@ TEST_CASE("BertForTokenClassification matches transformers") {
 TEST_CASE("BertForQuestionAnswering matches transformers, an out-of-range position ignored") {
   run_case({"BertForQuestionAnswering", Task::QuestionAnswering});
 }
+
+TEST_CASE("a mask without padding is skipped on the CPU, and that changes no output") {
+  // Row 0 of the golden batch with every position kept, once alone (all ones: the encoder skips
+  // the mask) and once beside a padded row (the mask bias is added, zeros on row 0).
+  safetensors::File e(kRoot + "BertModel/expected.safetensors");
+  auto model = bert_model_from_pretrained(kRoot + "BertModel");
+  model->eval();
+  NoGradGuard ng;
+  Tensor ids = e.load("input_ids"), mask = e.load("attention_mask"), types = e.load("token_type_ids");
+  REQUIRE(ids.size(0) >= 2);
+  const int64_t T = ids.size(1);
+  int64_t padded = -1;
+  for (int64_t r = 0; r < ids.size(0) && padded < 0; ++r)
+    if (sum(narrow(mask, 0, r, 1)).item() < (double)T) padded = r;
+  REQUIRE(padded >= 0);  // the golden batch has padding
+  Tensor ones_row = ones({1, T}, DType::Int64);
+  Tensor alone = model->forward(narrow(ids, 0, 0, 1), ones_row, narrow(types, 0, 0, 1)).last_hidden_state;
+  Tensor both = model->forward(cat({narrow(ids, 0, 0, 1), narrow(ids, 0, padded, 1)}, 0),
+                               cat({ones_row, narrow(mask, 0, padded, 1)}, 0),
+                               cat({narrow(types, 0, 0, 1), narrow(types, 0, padded, 1)}, 0))
+                    .last_hidden_state;
+  CHECK_NEAR_T(alone, narrow(both, 0, 0, 1), 1e-6, 0, "row without padding, mask skipped vs applied");
+  // and a padded row is masked: its output differs from the same row with every position kept
+  Tensor open = model->forward(narrow(ids, 0, padded, 1), ones_row, narrow(types, 0, padded, 1)).last_hidden_state;
+  CHECK_FALSE(allclose(open, narrow(both, 0, 1, 1), 1e-3, 0).ok);
+}
