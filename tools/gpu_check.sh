@@ -18,6 +18,8 @@
 #              bench/bench_cuda_kernels, bench/bench_cuda_gemm, bench/bench_cuda_bert, bert/bertlab;
 #              a target that did not build is taken from build-gpudeps/prebuilt when it is there
 #   test_cuda, test_bert_cuda   the CUDA tests (exit 77 = no device visible counts as a failure)
+#   cli        tools/gpu_cli_check.sh: pretrain, finetune (classify, ner, qa), eval and predict
+#              with --device cuda on small data, and 40 bert-base pretraining steps through the CLI
 #   bench_kernels, bench_gemm   the per-kernel GB/s and the tiled GEMM against cuBLAS
 #   e2e        tools/gpu_bench_e2e.py: bert-base pretraining step, bertlab vs PyTorch (+ MFU)
 #   memcheck   compute-sanitizer --tool memcheck on test_bert_cuda, then on test_cuda
@@ -26,8 +28,8 @@
 #   bertlab    the CLI starts (--help)
 # The stages share a time budget (GPU_CHECK_BUDGET seconds, default 540, so that the device
 # tool's 600-second command limit is kept); a stage gets at most what is left, and is skipped
-# when too little is left. $OUT keeps at most 8 files: summary.txt, build.txt, tests.txt,
-# memcheck.txt, benchmarks.txt, e2e.txt, e2e.json and logs.tar.gz (everything, incl. the
+# when too little is left. $OUT keeps at most 8 files: summary.txt, cli.txt, tests.txt,
+# memcheck.txt, benchmarks.txt, e2e.txt, e2e.json and logs.tar.gz (build.txt is in the tarball) (everything, incl. the
 # Google Benchmark JSON). Exit status: 0 when every stage passed.
 #
 # The device call (a later session, with this repository as the working tree):
@@ -134,7 +136,7 @@ finish() {
   local rc=$?
   { echo; echo "stages failed: ${#failed[@]}${failed[*]:+ (${failed[*]})}; total $(elapsed) s; logs: $FINAL"; } >> "$SUMMARY"
   tar -czf "$W/logs.tar.gz" -C "$W" --exclude=logs.tar.gz . 2>/dev/null
-  for f in summary.txt build.txt tests.txt memcheck.txt benchmarks.txt e2e.txt e2e.json logs.tar.gz; do
+  for f in summary.txt cli.txt tests.txt memcheck.txt benchmarks.txt e2e.txt e2e.json logs.tar.gz; do
     [ -f "$W/$f" ] && cp -f "$W/$f" "$FINAL/"
   done
   echo "---- summary.txt"
@@ -198,9 +200,13 @@ fi
 # this prefix; python's torch is left alone
 WITH_DEPS=(env "LD_LIBRARY_PATH=${DEPLIB}${DEPLIB:+:}${LD_LIBRARY_PATH:-}")
 
-# ---- configure and build
+# ---- configure and build (skipped when the carried prebuilt binaries were built from these very
+# sources, with the same nvcc major version: that saves minutes of device time; BUILD_ON_GPU=1 builds anyway)
 built=0
-if command -v meson > /dev/null && command -v ninja > /dev/null && command -v nvcc > /dev/null; then
+prebuilt_hash=$(cat "$DEPS/prebuilt/SOURCE_HASH" 2>/dev/null || echo none)
+if [ "${BUILD_ON_GPU:-0}" != 1 ] && [ "$prebuilt_hash" = "$(source_hash)" ]; then
+  record build skipped 0 "the carried prebuilt binaries match these sources ($prebuilt_hash); BUILD_ON_GPU=1 builds here"
+elif command -v meson > /dev/null && command -v ninja > /dev/null && command -v nvcc > /dev/null; then
   if [ -f "$BUILD/build.ninja" ]; then
     run_stage configure 120 "$W/build.txt" "${WITH_DEPS[@]}" meson configure "$BUILD" -Dcuda=enabled -Dgpu_sm="$GPU_SM"
   else
@@ -217,7 +223,6 @@ fi
 
 # which binary to run for each target: the fresh build, else the carried prebuilt one
 declare -A BIN
-prebuilt_hash=$(cat "$DEPS/prebuilt/SOURCE_HASH" 2>/dev/null || echo none)
 for t in "${TARGETS[@]}"; do
   if [ -x "$BUILD/$t" ]; then BIN[$t]="$BUILD/$t"
   elif [ -x "$DEPS/prebuilt/$t" ]; then
@@ -239,15 +244,23 @@ run_bin test_cuda 240 "$W/tests.txt" tests/cuda/test_cuda --duration=true
 run_bin test_bert_cuda 120 "$W/tests.txt" tests/cuda/test_bert_cuda --duration=true
 grep -E "^\[doctest\] (test cases|assertions)|SKIP|ERROR|FATAL" "$W/tests.txt" 2>/dev/null | head -n 40 | sed 's/^/    /' | tee -a "$SUMMARY"
 
+# ---- the subcommands with --device cuda (pretrain, finetune, eval, predict), small data
+if [ -n "${BIN[bert/bertlab]}" ]; then
+  run_stage cli 150 "$W/cli.txt" "${WITH_DEPS[@]}" tools/gpu_cli_check.sh "$ROOT/${BIN[bert/bertlab]}" /tmp/bertlab-cli
+else
+  record cli 1 0 "no bertlab binary"
+fi
+grep -E "^cli |tok/s|accuracy|\"f1\"|exact|Error|error" "$W/cli.txt" 2>/dev/null | head -n 40 | sed 's/^/    /' | tee -a "$SUMMARY"
+
 # ---- benchmarks (Google Benchmark: plain-number min_time works in 1.7 and 1.8+)
-run_bin bench_kernels 150 "$W/benchmarks.txt" bench/bench_cuda_kernels --benchmark_min_time=0.05 \
+run_bin bench_kernels 90 "$W/benchmarks.txt" bench/bench_cuda_kernels --benchmark_min_time=0.05 \
   --benchmark_out="$W/bench_kernels.json" --benchmark_out_format=json
-run_bin bench_gemm 120 "$W/benchmarks.txt" bench/bench_cuda_gemm --benchmark_min_time=0.05 \
+run_bin bench_gemm 60 "$W/benchmarks.txt" bench/bench_cuda_gemm --benchmark_min_time=0.05 \
   --benchmark_out="$W/bench_gemm.json" --benchmark_out_format=json
 
 # ---- end to end, bertlab against PyTorch
 if [ -n "${BIN[bench/bench_cuda_bert]}" ]; then
-  run_stage e2e 200 "$W/e2e.txt" env BERTLAB_LD_LIBRARY_PATH="$DEPLIB" PYTHONUNBUFFERED=1 \
+  run_stage e2e 150 "$W/e2e.txt" env BERTLAB_LD_LIBRARY_PATH="$DEPLIB" PYTHONUNBUFFERED=1 \
     python3 tools/gpu_bench_e2e.py --build "$(bin_dir bench/bench_cuda_bert)" --min-time 2 --reps 3 \
     --out "$W/e2e.json" --log "$W/e2e_bench_output.txt"
 else

@@ -14,6 +14,7 @@
 #include "bert/cli/common.h"
 #include "bert/tasks/evaluate.h"
 #include "bert/tasks/finetune.h"
+#include "cuda/gemm.h"
 
 namespace bertlab::cli {
 
@@ -23,7 +24,7 @@ struct FinetuneFlags {
   tasks::FinetuneOptions o;
   std::string eval_every = "epoch", device = "cpu", lang_prefix = "auto", label_names;
   int threads = 0;
-  bool no_progress = false, json = false;
+  bool no_progress = false, json = false, tf32 = false;
 };
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -104,6 +105,7 @@ void add_finetune_task(CLI::App& parent, const std::string& task, const std::str
   c->add_option("--log-every", o.log_every, "steps between log lines")->check(CLI::PositiveNumber)->capture_default_str();
   c->add_option("--keep", o.keep, "checkpoint-<step> folders to keep (best/ is kept apart)")->capture_default_str();
   c->add_flag("--resume", o.resume, "continue from the run folder's latest checkpoint (same flags)");
+  c->add_flag("--tf32", f->tf32, "with --device cuda: TF32 tensor cores for the float32 matrix products (faster, 10-bit mantissa)");
   c->add_flag("--no-progress", f->no_progress, "no progress bar or progress lines");
   c->add_flag("--json", f->json, "print the best evaluation as one JSON object at the end");
   if (task == "classify")
@@ -118,6 +120,7 @@ void add_finetune_task(CLI::App& parent, const std::string& task, const std::str
     tasks::FinetuneOptions o = f->o;
     if (f->threads > 0) omp_set_num_threads(f->threads);
     o.device = f->device == "cuda" ? Device::CUDA : Device::CPU;
+    cuda::set_allow_tf32(f->tf32);
     o.lang_prefix = lang_prefix_of(f->lang_prefix);
     o.progress = !f->no_progress;
     if (!f->label_names.empty()) o.label_names = split_commas(f->label_names);

@@ -15,6 +15,7 @@
 #include "bert/cli/common.h"
 #include "bert/pretrain.h"
 #include "bert/train/progress.h"
+#include "cuda/gemm.h"
 
 namespace bertlab::cli {
 
@@ -23,6 +24,7 @@ void add_pretrain_command(CLI::App& app) {
     bert::PretrainOptions p;
     std::string config = "bert-mini";
     std::string resume;
+    bool tf32 = false;
   };
   auto o = std::make_shared<Opts>();
   auto& p = o->p;
@@ -78,11 +80,13 @@ void add_pretrain_command(CLI::App& app) {
   c->add_option("--seed", p.seed, "random seed (initialisation, data, dropout)")->capture_default_str();
   c->add_option("--threads", p.threads, "CPU threads (0: OpenMP's default)")->capture_default_str();
   c->add_option("--device", p.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  c->add_flag("--tf32", o->tf32, "with --device cuda: TF32 tensor cores for the float32 matrix products (faster, 10-bit mantissa)");
   // For tests of the NaN stop only: pretend the loss is NaN at this step.
   c->add_option("--debug-nan-at-step", p.debug_nan_at_step)->group("");
 
   c->callback([o, c] {
     auto& p = o->p;
+    cuda::set_allow_tf32(o->tf32);
     if (c->count("--resume")) p.resume = o->resume.empty() ? "latest" : o->resume;
     if (p.model_dir.empty() && p.resume.empty()) {
       p.config = resolve_config(o->config);
