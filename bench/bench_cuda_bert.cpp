@@ -15,6 +15,13 @@
 //   --sync_index_checks the embedding / cross-entropy index checks wait for their answer (the
 //                       library's default); without it they are deferred (cuda/index.h), so the
 //                       step has no host-device synchronisation at all, like PyTorch's
+//   --masked_only       the step `bertlab pretrain` takes (bert::pretraining_loss): the MLM head
+//                       (transform + 30522-way decoder + cross-entropy) on the labelled
+//                       positions only (about 15%), the loss and gradients unchanged; without
+//                       it, on every position as transformers' BertForPreTraining does
+//   --profile_steps=N   no Google Benchmark: after the warm-up, N steps between
+//                       cuda::profiler_start/stop (for ncu --profile-from-start off), then
+//                       "profile: N steps, X ms/step (wall)" (tools/gpu_profile.py)
 // Each iteration ends with cuda::synchronize(), so the wall time per iteration is the step's
 // time on the GPU; three untimed steps come first (cuBLAS heuristics, the caching allocator
 // filling up). Counters: seq/s, tokens/s, peak device memory in MB.
@@ -22,6 +29,7 @@
 //   ./build-gpu/bench/bench_cuda_bert --tf32 --benchmark_min_time=5 --benchmark_format=json
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -31,6 +39,7 @@
 #include "autograd/graph.h"
 #include "bert/attention.h"
 #include "bert/heads.h"
+#include "bert/pretrain.h"
 #include "cuda/cuda.h"
 #include "cuda/gemm.h"
 #include "cuda/index.h"
@@ -45,8 +54,9 @@ namespace {
 struct Options {
   std::string model = "bert-base";
   int64_t batch = 32, seq = 128;
-  bool tf32 = false, fused_attention = false, sync_index_checks = false;
+  bool tf32 = false, fused_attention = false, sync_index_checks = false, masked_only = false;
   double clip = 0.0;
+  int profile_steps = 0;
 };
 Options g_opt;
 
@@ -87,7 +97,20 @@ void BM_bert_pretrain_step_cuda(benchmark::State& st) {
   model.init_weights(g);
   model.to(Device::CUDA);
   model.train();
-  BertInputs in = to_gpu(random_batch(o.batch, o.seq, c.vocab_size, g));
+  const BertInputs host = random_batch(o.batch, o.seq, c.vocab_size, g);
+  BertInputs in = to_gpu(host);
+  // the same batch as bertlab pretrain hands it over: the labelled positions listed on the host
+  PretrainBatch pb;
+  {
+    std::vector<int64_t> labels = host.labels.tolist<int64_t>(), positions, targets;
+    for (size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] != -100) positions.push_back((int64_t)i), targets.push_back(labels[i]);
+    pb.input_ids = in.input_ids, pb.attention_mask = in.attention_mask, pb.token_type_ids = in.token_type_ids;
+    pb.labels = in.labels, pb.next_sentence_label = in.next_sentence_label;
+    pb.masked = (int64_t)positions.size();
+    pb.masked_positions = from_vector(positions, {pb.masked}).to(Device::CUDA);
+    pb.masked_labels = from_vector(targets, {pb.masked}).to(Device::CUDA);
+  }
   nn::AdamW opt(nn::decay_groups(model, 0.01), 1e-4);
   std::vector<Tensor> params;
   for (auto& [name, p] : model.named_parameters())
@@ -95,7 +118,7 @@ void BM_bert_pretrain_step_cuda(benchmark::State& st) {
 
   auto step = [&] {
     opt.zero_grad();
-    Tensor loss = model.forward(in).loss;
+    Tensor loss = o.masked_only ? pretraining_loss(model, pb).loss : model.forward(in).loss;
     loss.backward();
     if (o.clip > 0) nn::clip_grad_norm_tensor(params, o.clip);
     opt.step();
@@ -107,6 +130,18 @@ void BM_bert_pretrain_step_cuda(benchmark::State& st) {
     if (i == 0) first_loss = l.item();
   }
   cuda::synchronize();
+  if (o.profile_steps > 0) {
+    cuda::profiler_start();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < o.profile_steps; ++i) step();
+    cuda::synchronize();
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    cuda::profiler_stop();
+    std::printf("profile: %d steps, %.3f ms/step (wall), first loss %.4f\n", o.profile_steps, ms / o.profile_steps,
+                first_loss);
+    st.SkipWithError("profile run");  // not a benchmark result
+    return;
+  }
   for (auto _ : st) {
     step();
     cuda::synchronize();
@@ -118,7 +153,7 @@ void BM_bert_pretrain_step_cuda(benchmark::State& st) {
   st.counters["peak_MB"] = (double)cuda::allocator_stats().peak_allocated * 1e-6;
   st.counters["first_loss"] = first_loss;
   st.SetLabel(o.model + " " + std::to_string(o.batch) + "x" + std::to_string(o.seq) + (o.tf32 ? " tf32" : " fp32") +
-              (o.fused_attention ? " fused-attention" : "") + (o.clip > 0 ? " clip" : "") +
+              (o.fused_attention ? " fused-attention" : "") + (o.clip > 0 ? " clip" : "") + (o.masked_only ? " masked-only" : "") +
               (o.sync_index_checks ? " sync-index-checks" : ""));
 }
 
@@ -134,10 +169,12 @@ void parse_flags(int& argc, char** argv) {
     if (a == "--tf32") g_opt.tf32 = true;
     else if (a == "--fused_attention") g_opt.fused_attention = true;
     else if (a == "--sync_index_checks") g_opt.sync_index_checks = true;
+    else if (a == "--masked_only") g_opt.masked_only = true;
     else if (const char* v = value("--model")) g_opt.model = v;
     else if (const char* v = value("--batch")) g_opt.batch = std::atoll(v);
     else if (const char* v = value("--seq")) g_opt.seq = std::atoll(v);
     else if (const char* v = value("--clip")) g_opt.clip = std::atof(v);
+    else if (const char* v = value("--profile_steps")) g_opt.profile_steps = std::atoi(v);
     else argv[out++] = argv[i];
   }
   argc = out;

@@ -40,4 +40,9 @@ void memcpy_d2d(void* dst, const void* src, size_t nbytes);
 void memset_zero(void* dst, size_t nbytes);
 void synchronize();
 
+// Brackets the region a profiler started with "profile from start off" records
+// (cudaProfilerStart / cudaProfilerStop; ncu --profile-from-start off).
+void profiler_start();
+void profiler_stop();
+
 }  // namespace bertlab::cuda

@@ -36,6 +36,8 @@ void memcpy_d2h(void*, const void*, size_t) { no_cuda("memcpy_d2h"); }
 void memcpy_d2d(void*, const void*, size_t) { no_cuda("memcpy_d2d"); }
 void memset_zero(void*, size_t) { no_cuda("memset_zero"); }
 void synchronize() {}
+void profiler_start() {}
+void profiler_stop() {}
 
 void copy_strided(void*, DType, const Layout&, const void*, DType, const Layout&) { no_cuda("copy"); }
 void fill(void*, DType, const Layout&, double) { no_cuda("fill"); }

@@ -5,6 +5,8 @@
 // cuBLAS handle bound to it. Kernels, copies and GEMMs are therefore executed in the order
 // the host issued them, and the host only waits where it must read results: memcpy_d2h and
 // synchronize(). See the CUDA Programming Guide, "Streams" and "Implicit Synchronization".
+#include <cuda_profiler_api.h>
+
 #include <cstdio>
 #include <string>
 
@@ -137,6 +139,13 @@ void synchronize() {
   if (!available()) return;
   CUDA_CHECK(cudaStreamSynchronize(stream()));
   raise_deferred_index_errors();
+}
+
+void profiler_start() {
+  if (available()) CUDA_CHECK(cudaProfilerStart());
+}
+void profiler_stop() {
+  if (available()) CUDA_CHECK(cudaProfilerStop());
 }
 
 }  // namespace bertlab::cuda

@@ -26,11 +26,14 @@
 #              (BERTLAB_CUDA_NO_CACHE=1: every tensor its own exact allocation; MEMCHECK_FILTER
 #              narrows test_cuda with a doctest -tc filter if the full run does not fit)
 #   bertlab    the CLI starts (--help)
+#   profile    (only when STAGES names it) tools/gpu_profile.py: the step's kernels, bertlab and
+#              PyTorch, by category and by name
+# STAGES="test_cuda e2e ..." runs only the stages named (build and deps always run as needed).
 # The stages share a time budget (GPU_CHECK_BUDGET seconds, default 540, so that the device
 # tool's 600-second command limit is kept); a stage gets at most what is left, and is skipped
 # when too little is left. $OUT keeps at most 8 files: summary.txt, cli.txt, tests.txt,
-# memcheck.txt, benchmarks.txt, e2e.txt, e2e.json and logs.tar.gz (build.txt is in the tarball) (everything, incl. the
-# Google Benchmark JSON). Exit status: 0 when every stage passed.
+# memcheck.txt, benchmarks.txt, e2e.txt, profile.txt and logs.tar.gz (everything, build.txt and the
+# Google Benchmark JSON included). Exit status: 0 when every stage passed.
 #
 # The device call (a later session, with this repository as the working tree):
 #   tools/gpu_check.sh --prepare     # here; about 15 min on 2 cores (the prebuilt fallback)
@@ -108,16 +111,21 @@ record() {
   local verdict=ok
   [ "$2" = 0 ] || verdict=FAILED
   [ "$2" = skipped ] && verdict=SKIPPED
-  [ "$verdict" = ok ] || failed+=("$1")
+  [ "$verdict" = FAILED ] && failed+=("$1")
   printf '%-16s %-8s rc=%-8s %5ss  %s\n' "$1" "$verdict" "$2" "$3" "${4:-}" | tee -a "$SUMMARY"
 }
 # run_stage <stage> <max seconds> <log> <command...>: runs under the time left, records rc
+wanted() {  # STAGES="a b c" runs only those stages; the default is every stage but profile
+  if [ -n "${STAGES:-}" ]; then [[ " $STAGES " == *" $1 "* ]]; else [ "$1" != profile ]; fi
+}
 run_stage() {
   local name=$1 cap=$2 log=$3; shift 3
+  if ! wanted "$name"; then LAST_RC=skipped; return 1; fi
   local left=$(( BUDGET - $(elapsed) - 15 ))
   if [ "$left" -lt 20 ]; then
     LAST_RC=skipped
     record "$name" skipped 0 "no time left in the ${BUDGET}-s budget"
+    failed+=("$name")
     return 1
   fi
   [ "$cap" -gt "$left" ] && cap=$left
@@ -136,7 +144,7 @@ finish() {
   local rc=$?
   { echo; echo "stages failed: ${#failed[@]}${failed[*]:+ (${failed[*]})}; total $(elapsed) s; logs: $FINAL"; } >> "$SUMMARY"
   tar -czf "$W/logs.tar.gz" -C "$W" --exclude=logs.tar.gz . 2>/dev/null
-  for f in summary.txt cli.txt tests.txt memcheck.txt benchmarks.txt e2e.txt e2e.json logs.tar.gz; do
+  for f in summary.txt cli.txt tests.txt memcheck.txt benchmarks.txt e2e.txt profile.txt logs.tar.gz; do
     [ -f "$W/$f" ] && cp -f "$W/$f" "$FINAL/"
   done
   echo "---- summary.txt"
@@ -267,6 +275,14 @@ else
   record e2e 1 0 "no bench_cuda_bert binary"
 fi
 grep -E "^(bert|torch|ratio|peak|fused)" "$W/e2e.txt" 2>/dev/null | sed 's/^/    /' | tee -a "$SUMMARY"
+
+# ---- where the step's time goes, kernel by kernel, bertlab and PyTorch (only with STAGES=...profile...)
+if wanted profile && [ -n "${BIN[bench/bench_cuda_bert]}" ]; then
+  run_stage profile 240 "$W/profile.txt" env BERTLAB_LD_LIBRARY_PATH="$DEPLIB" PYTHONUNBUFFERED=1 \
+    python3 tools/gpu_profile.py --build "$(bin_dir bench/bench_cuda_bert)" --steps 1 --out "$W/profile.json"
+  grep -E "^== |^    (gemm|softmax|layer_norm|cross|gelu|dropout|embedding|adam|reduce|copy|fill|elem|other|atten)" \
+    "$W/profile.txt" 2>/dev/null | sed 's/^/    /' | tee -a "$SUMMARY"
+fi
 
 # ---- compute-sanitizer memcheck (the caching allocator off: each tensor its exact bounds)
 SANITIZER=$(command -v compute-sanitizer || ls "$CUDA_HOME"/compute-sanitizer/compute-sanitizer 2>/dev/null || true)
