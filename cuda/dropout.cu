@@ -9,11 +9,20 @@
 
 namespace bertlab::cuda {
 
-// y[i] = keep(i) ? x[i] * scale : 0, scale = 1 / (1 - p) (0 when p == 1); y, x are (n), dense
+// y[i] = keep(i) ? x[i] * scale : 0, scale = 1 / (1 - p) (0 when p == 1); y, x are (n), dense.
+// One thread per group of four elements: one Philox call gives the four words that
+// dropout_keep would draw for them one at a time (the same mask, a quarter of the work).
 template <typename T>
 __global__ void dropout_kernel(T* y, const T* x, int64_t n, float p, T scale, uint64_t seed, uint64_t offset) {
-  for (int64_t i = first_index(); i < n; i += grid_stride())
-    y[i] = dropout_keep(seed, offset, (uint64_t)i, p) ? x[i] * scale : (T)0;
+  const int64_t groups = (n + 3) / 4;
+  for (int64_t g = first_index(); g < groups; g += grid_stride()) {
+    const philox::U4 r = philox::philox4x32(offset + (uint64_t)g, seed);
+    const uint32_t w[4] = {r.x, r.y, r.z, r.w};
+    const int64_t i0 = 4 * g;
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      if (i0 + j < n) y[i0 + j] = dropout_keep_word(w[j], p) ? x[i0 + j] * scale : (T)0;
+  }
 }
 
 void dropout_apply(DType t, void* y, const void* x, int64_t n, double p, uint64_t seed, uint64_t offset) {
@@ -21,7 +30,7 @@ void dropout_apply(DType t, void* y, const void* x, int64_t n, double p, uint64_
   dispatch_float(t, "dropout", [&](auto tag) {
     using T = decltype(tag);
     const T scale = p >= 1.0 ? (T)0 : (T)(1.0 / (1.0 - p));
-    dropout_kernel<T><<<grid_for(n), kThreads, 0, stream()>>>(static_cast<T*>(y), static_cast<const T*>(x), n,
+    dropout_kernel<T><<<grid_for((n + 3) / 4), kThreads, 0, stream()>>>(static_cast<T*>(y), static_cast<const T*>(x), n,
                                                                (float)p, scale, seed, offset);
     CUDA_CHECK_LAUNCH();
   });

@@ -2,9 +2,10 @@
 //
 // An embedding is index_select along dimension 0 of the (V,C) weight, so both directions
 // are the index_select kernels of cuda/index.cu with outer = 1, D = V, inner = C: the
-// forward gathers rows, the backward sorts the ids and lets the head of each run of equal
-// ids sum that run's rows of dout in increasing position (deterministic, and bit-identical
-// to the CPU's ops/cpu/embedding.cpp, which adds in the same order).
+// forward gathers rows, the backward sorts the ids and sums each run of equal ids' rows of
+// dout in increasing position (deterministic; bit-identical to the CPU's
+// ops/cpu/embedding.cpp for every id that occurs up to 64 times, within rounding for ids
+// that occur more often, whose rows are summed in pieces of 64: see cuda/index.cu).
 #include "cuda/embedding.h"
 #include "cuda/index.h"
 

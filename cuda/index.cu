@@ -129,22 +129,78 @@ __global__ void iota_kernel(int64_t* pos, int64_t n) {
   for (int64_t j = first_index(); j < n; j += grid_stride()) pos[j] = j;
 }
 
-// keys and pos are (n): the index sorted, and where each entry came from. Block (j, o) at
-// the head of a run of equal keys d sums the run's rows of dout, in increasing position:
+// keys and pos are (n): the index sorted, and where each entry came from. Each run of equal
+// keys d is summed in increasing position:
 //   dx[o, d, i] = sum over k in the run of dout[o, pos[k], i]
-// Blocks that are not at the head of a run return at once. dx is (outer, D, inner) and
-// zeroed by the caller for indices that never occur; dout is (outer, n, inner).
+// The sorted entries are cut into chunks of kChunk; block (c, o), one thread per column,
+// takes the runs whose head lies in chunk c. A short run (one that ends by the end of chunk
+// c + 1, so every run of up to kChunk entries) is summed whole, in the CPU's order:
+// bit-identical to ops/cpu/index.cpp. A long run (token type ids: two values, each
+// thousands of times) is summed piece by piece, one piece per chunk, into `part` (slot 1:
+// the piece holding the head, slot 0: the piece that continues a run from the chunk
+// before), and index_select_join_kernel adds the pieces in chunk order: deterministic, and
+// spread over many blocks instead of one thread walking thousands of rows.
+// dx is (outer, D, inner) and zeroed by the caller for indices that never occur; dout is
+// (outer, n, inner); part is (nchunks, 2, outer, inner).
+constexpr int64_t kChunk = 64;
+
+// Is the run of key d that contains position p (its head at or before p) a long one?
+// The head is found from the chunk boundaries alone: a run is short iff it ends by the end
+// of the chunk after its head's chunk.
+__device__ __forceinline__ bool long_run_from_head(const int64_t* keys, int64_t n, int64_t head_chunk_end,
+                                                   int64_t d) {
+  const int64_t lim = min(n, head_chunk_end + kChunk);
+  return lim < n && keys[lim] == d;
+}
+
 template <typename T>
-__global__ void index_select_backward_kernel(T* dx, const T* dout, const int64_t* keys, const int64_t* pos,
+__global__ void index_select_backward_kernel(T* dx, T* part, const T* dout, const int64_t* keys, const int64_t* pos,
                                              int64_t outer, int64_t D, int64_t n, int64_t inner) {
-  const int64_t j = blockIdx.x;
-  if (j > 0 && keys[j] == keys[j - 1]) return;
-  const int64_t d = keys[j];
-  if (d < 0 || d >= D) return;  // out of range (a deferred check will report it): no write
+  const int64_t c = blockIdx.x, begin = c * kChunk, end = min(n, begin + kChunk);
+  auto slot = [&](int s, int64_t o, int64_t i) -> T& { return part[((c * 2 + s) * outer + o) * inner + i]; };
   for (int64_t o = blockIdx.y; o < outer; o += gridDim.y)
     for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) {
-      T acc = 0;
-      for (int64_t k = j; k < n && keys[k] == d; ++k) acc += dout[(o * n + pos[k]) * inner + i];
+      int64_t k = begin;
+      if (begin > 0 && keys[begin] == keys[begin - 1]) {  // a run from an earlier chunk goes on here
+        const int64_t d = keys[begin], pb = begin - kChunk;
+        const bool head_in_prev = !(pb > 0 && keys[pb] == d && keys[pb - 1] == d);
+        const bool ends_here = end == n || keys[end] != d;
+        T acc = 0;
+        for (; k < end && keys[k] == d; ++k) acc += dout[(o * n + pos[k]) * inner + i];
+        if (!(head_in_prev && ends_here) && d >= 0 && d < D) slot(0, o, i) = acc;  // a long run's piece
+      }
+      while (k < end) {  // runs whose head is in this chunk
+        const int64_t d = keys[k];
+        const bool is_long = long_run_from_head(keys, n, end, d);
+        T acc = 0;
+        if (is_long) {  // the head's piece; the run goes on past this chunk
+          for (; k < end; ++k) acc += dout[(o * n + pos[k]) * inner + i];
+          if (d >= 0 && d < D) slot(1, o, i) = acc;
+        } else {  // the whole run, into the next chunk if need be
+          for (; k < n && keys[k] == d; ++k) acc += dout[(o * n + pos[k]) * inner + i];
+          if (d >= 0 && d < D) dx[(o * D + d) * inner + i] = acc;  // else: out of range, a deferred check reports it
+        }
+      }
+    }
+}
+
+// Block (c, o): if the last run whose head is in chunk c is a long one, adds its pieces in
+// chunk order into dx.
+template <typename T>
+__global__ void index_select_join_kernel(T* dx, const T* part, const int64_t* keys, int64_t outer, int64_t D,
+                                         int64_t n, int64_t inner) {
+  const int64_t c = blockIdx.x, begin = c * kChunk, end = min(n, begin + kChunk);
+  const int64_t d = keys[end - 1];
+  const bool head_here = begin == 0 || keys[begin - 1] != d || keys[begin] != d;
+  if (!head_here || !long_run_from_head(keys, n, end, d) || d < 0 || d >= D) return;
+  for (int64_t o = blockIdx.y; o < outer; o += gridDim.y)
+    for (int64_t i = threadIdx.x; i < inner; i += blockDim.x) {
+      T acc = part[((c * 2 + 1) * outer + o) * inner + i];
+      for (int64_t cc = c + 1; cc * kChunk < n; ++cc) {  // the chunks after it start with d
+        acc += part[((cc * 2 + 0) * outer + o) * inner + i];
+        const int64_t e = min(n, (cc + 1) * kChunk);
+        if (e == n || keys[e] != d) break;  // the run ends in chunk cc
+      }
       dx[(o * D + d) * inner + i] = acc;
     }
 }
@@ -174,9 +230,17 @@ void index_select_backward(DType t, void* dx, const void* dout, const int64_t* i
 
     const int threads = inner >= 256 ? 256 : inner > 64 ? 128 : 32;
     const unsigned grid_y = (unsigned)std::min<int64_t>(outer, 65535);
-    index_select_backward_kernel<T><<<dim3((unsigned)n, grid_y), threads, 0, stream()>>>(
-        static_cast<T*>(dx), static_cast<const T*>(dout), keys.as<int64_t>(), pos.as<int64_t>(), outer, D, n, inner);
+    const int64_t nchunks = (n + kChunk - 1) / kChunk;
+    DeviceBuffer part((size_t)nchunks * 2 * outer * inner * sizeof(T));
+    index_select_backward_kernel<T><<<dim3((unsigned)nchunks, grid_y), threads, 0, stream()>>>(
+        static_cast<T*>(dx), part.as<T>(), static_cast<const T*>(dout), keys.as<int64_t>(), pos.as<int64_t>(), outer,
+        D, n, inner);
     CUDA_CHECK_LAUNCH();
+    if (nchunks > 1) {
+      index_select_join_kernel<T><<<dim3((unsigned)nchunks, grid_y), threads, 0, stream()>>>(
+          static_cast<T*>(dx), part.as<T>(), keys.as<int64_t>(), outer, D, n, inner);
+      CUDA_CHECK_LAUNCH();
+    }
   });
 }
 

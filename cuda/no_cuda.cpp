@@ -53,6 +53,8 @@ void reduce_max_backward(DType, int64_t, int64_t, int64_t, const void*, const in
 
 void gemm(DType, bool, bool, int64_t, int64_t, int64_t, double, const void*, int64_t, int64_t, const void*, int64_t,
           int64_t, double, void*, int64_t, int64_t, int64_t) { no_cuda("gemm"); }
+void gemm(DType, bool, bool, int64_t, int64_t, int64_t, double, const void*, int64_t, const void*, int64_t, double,
+          void*, int64_t, int64_t, const BatchStrides&) { no_cuda("gemm"); }
 void set_allow_tf32(bool) {}
 bool allow_tf32() { return false; }
 

@@ -18,17 +18,45 @@
 
 namespace bertlab::cuda {
 
+// Division of 32-bit n < 2^31 by a divisor fixed at launch, as a multiply and a shift
+// ("Division by invariant integers using multiplication", Granlund and Montgomery 1994; the
+// form PyTorch's IntDivider uses): with s = ceil(log2 d) and m = floor(2^32 (2^s - d) / d) + 1,
+//   n / d = (umulhi(n, m) + n) >> s.
+// A 64-bit division is a long software routine on the GPU; this is two instructions.
+struct FastDiv {
+  uint32_t d = 1, m = 1, s = 0;
+  FastDiv() = default;
+  explicit FastDiv(uint32_t divisor) : d(divisor) {
+    while ((uint64_t(1) << s) < d) ++s;
+    m = (uint32_t)(((uint64_t(1) << 32) * ((uint64_t(1) << s) - d)) / d + 1);
+  }
+  __device__ __forceinline__ uint32_t div(uint32_t n) const { return (__umulhi(n, m) + n) >> s; }
+};
+
 template <int N>
 struct StridedIndex {
   int ndim = 0;
   int64_t numel = 1;
   int64_t shape[kMaxDims] = {};
   int64_t strides[N][kMaxDims] = {};
+  bool small = false;         // numel < 2^31: the index splits with FastDiv
+  FastDiv div[kMaxDims];      // by shape[d]
 
   // Offsets of flat element i (row-major over `shape`) in each operand. The outermost
   // dimension needs no division: i is already below its size.
   __device__ __forceinline__ void offsets(int64_t i, int64_t (&off)[N]) const {
     for (int k = 0; k < N; ++k) off[k] = 0;
+    if (small) {
+      uint32_t u = (uint32_t)i;
+      for (int d = ndim - 1; d > 0; --d) {
+        const uint32_t q = div[d].div(u), r = u - q * div[d].d;
+        for (int k = 0; k < N; ++k) off[k] += (int64_t)r * strides[k][d];
+        u = q;
+      }
+      if (ndim > 0)
+        for (int k = 0; k < N; ++k) off[k] += (int64_t)u * strides[k][0];
+      return;
+    }
     for (int d = ndim - 1; d > 0; --d) {
       const int64_t q = i / shape[d], r = i - q * shape[d];
       for (int k = 0; k < N; ++k) off[k] += r * strides[k][d];
@@ -71,6 +99,9 @@ StridedIndex<N> make_strided_index(const Layout* const (&layouts)[N]) {
     for (int k = 0; k < N; ++k) ix.strides[k][ix.ndim] = layouts[k]->strides[d];
     ++ix.ndim;
   }
+  ix.small = ix.numel < (int64_t(1) << 31);
+  if (ix.small)
+    for (int d = 0; d < ix.ndim; ++d) ix.div[d] = FastDiv((uint32_t)ix.shape[d]);
   return ix;
 }
 

@@ -3,9 +3,10 @@
 // A transposed or permuted view does not need a copy: BLAS reads a matrix stored either
 // row by row (NoTrans) or column by column (Trans) with any leading dimension, so q @ k^T in
 // attention passes k's storage straight through. The matrices of a batch may sit anywhere:
-// one stride apart (cuBLAS's strided batch), or, on the CPU, at a table of offsets, so the
-// heads of a (B, T, H, D) activation are read in place as (B, H, T, D). Only matrices BLAS
-// cannot describe (neither rows nor columns contiguous) are copied to dense form first.
+// one stride apart (cuBLAS's strided batch), or anywhere: on the CPU through a table of
+// offsets, on the GPU through a table of pointers (cublasGemmBatchedEx), so the heads of a
+// (B, T, H, D) activation are read in place as (B, H, T, D). Only matrices BLAS cannot
+// describe (neither rows nor columns contiguous) are copied to dense form first.
 #include "ops/matmul.h"
 
 #include <algorithm>
@@ -78,16 +79,16 @@ static std::vector<int64_t> batch_offsets(const Tensor& x) {
   return off;
 }
 
-// On the CPU any batch layout is read in place (a table of offsets); cuBLAS's strided batch
-// needs a single stride, so there other layouts are copied.
-static BlasMatrix blas_matrix(const Tensor& x, bool any_batch) {
+// Any batch layout is read in place: on the CPU through a table of offsets, on the GPU
+// through a table of pointers (cuda::BatchStrides); `batched` notes that one stride is not
+// enough. Only a matrix with neither rows nor columns contiguous is copied.
+static BlasMatrix blas_matrix(const Tensor& x, bool cpu, bool& batched) {
   BlasMatrix m{x, false, 0, 0, {}};
   if (matrix_layout(x, m.trans, m.ld)) {
     if (batch_stride(x, m.batch_stride)) return m;
-    if (any_batch) {
-      m.offsets = batch_offsets(x);
-      return m;
-    }
+    batched = true;
+    if (cpu) m.offsets = batch_offsets(x);
+    return m;
   }
   m.t = x.contiguous();
   matrix_layout(m.t, m.trans, m.ld);
@@ -107,8 +108,22 @@ static void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, doubl
     return;
   }
   const bool cpu = out.device() == Device::CPU;
-  BlasMatrix A = blas_matrix(a, cpu), B = blas_matrix(b, cpu);
-  if (cpu && (!A.offsets.empty() || !B.offsets.empty())) {
+  bool batched = false;
+  BlasMatrix A = blas_matrix(a, cpu, batched), B = blas_matrix(b, cpu, batched);
+  if (!cpu && batched) {  // cuBLAS on a table of pointers: every batch dimension's own strides
+    cuda::BatchStrides s;
+    for (int64_t i = 0; i < out.dim() - 2; ++i) {
+      if (out.shape()[i] == 1) continue;
+      s.sizes[s.nd] = out.shape()[i];
+      s.a[s.nd] = A.t.strides()[i];
+      s.b[s.nd] = B.t.strides()[i];
+      ++s.nd;
+    }
+    cuda::gemm(out.dtype(), A.trans, B.trans, M, N, K, alpha, A.t.raw_data(), A.ld, B.t.raw_data(), B.ld, beta,
+               out.raw_data(), N, M * N, s);
+    return;
+  }
+  if (cpu && batched) {
     if (A.offsets.empty()) A.offsets = batch_offsets(A.t);
     if (B.offsets.empty()) B.offsets = batch_offsets(B.t);
     std::vector<int64_t> c_off(batch);

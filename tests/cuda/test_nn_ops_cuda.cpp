@@ -3,6 +3,7 @@
 // where, masked_fill, the index check, AdamW and the global norm. Forward and backward,
 // float32 and float64. Where the GPU kernel adds in the CPU's order (scatter-adds, dropout),
 // the comparison is exact.
+#include <algorithm>
 #include <cmath>
 
 #include "ops/optim.h"
@@ -15,6 +16,7 @@ using testing::float_types;
 using testing::kExact;
 using testing::rnd;
 using testing::Tol;
+using testing::tol;
 
 using V = std::vector<Tensor>;
 
@@ -96,6 +98,38 @@ TEST_CASE("embedding forward and its scatter-add backward equal the CPU's bit fo
     Tensor many = ids_tensor({8, 128}, 63, 0, 1000);
     check_cuda_vs_cpu(std::string("embedding 1000x768, 1024 ids ") + dtype_name(t),
                       [](const V& v) { return embedding(v[0], v[1]); }, {wide, many}, kExact, kExact);
+  }
+}
+
+// Ids repeated more than 64 times (BERT's token type ids: two values over the whole batch)
+// are summed in pieces of 64 rows, chunk by chunk (cuda/index.cu): within rounding of the
+// CPU's one long sum, not bit for bit. Runs of every length around the chunk size, and runs
+// that span many chunks, with ids out of order and an outer dimension for index_select.
+TEST_CASE("embedding and index_select backward with ids repeated hundreds of times match the CPU") {
+  for (DType t : float_types()) {
+    const Tol close = tol(t, {1e-5, 1e-5}, {1e-12, 1e-12});
+    Tensor w = rnd({5, 96}, 64, t);
+    Tensor two = ids_tensor({32, 128}, 65, 0, 2);  // token types: two runs of ~2048
+    check_cuda_vs_cpu(std::string("embedding, two ids x 4096 ") + dtype_name(t),
+                      [](const V& v) { return embedding(v[0], v[1]); }, {w, two}, kExact, close);
+    // run lengths 1, 63, 64, 65, 127, 128, 129, 300 and 700, shuffled
+    std::vector<int64_t> lens{1, 63, 64, 65, 127, 128, 129, 300, 700}, ids;
+    for (int64_t v = 0; v < (int64_t)lens.size(); ++v)
+      for (int64_t r = 0; r < lens[v]; ++r) ids.push_back(v);
+    Generator g(66);
+    std::vector<double> u = rand({(int64_t)ids.size()}, g, 0.0, 1.0, DType::Float64).tolist<double>();
+    std::vector<size_t> order(ids.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return u[a] < u[b]; });
+    std::vector<int64_t> shuffled;
+    for (size_t i : order) shuffled.push_back(ids[i]);
+    Tensor runs = from_vector(shuffled, {(int64_t)shuffled.size()});
+    Tensor w2 = rnd({12, 40}, 67, t);
+    check_cuda_vs_cpu(std::string("embedding, runs around the chunk size ") + dtype_name(t),
+                      [](const V& v) { return embedding(v[0], v[1]); }, {w2, runs}, kExact, close);
+    Tensor x = rnd({3, 12, 5}, 68, t);
+    check_cuda_vs_cpu(std::string("index_select dim 1, long runs ") + dtype_name(t),
+                      [](const V& v) { return index_select(v[0], 1, v[1]); }, {x, runs}, kExact, close);
   }
 }
 

@@ -193,6 +193,10 @@ TEST_CASE("matmul on the GPU: 2-D, transposed views, batched, broadcast, vectors
          Tensor q = permute(v[0], {0, 2, 1, 3}), k = permute(v[1], {0, 2, 1, 3});  // (B, H, T, D), strided
          return matmul(q, transpose(k, -1, -2));
        }},
+      {"attention context p v (v's heads strided: a table of pointers)", {2, 3, 6, 6}, {2, 6, 3, 4},
+       [](const V& v) { return matmul(v[0], permute(v[1], {0, 2, 1, 3})); }},
+      {"strided heads times a broadcast matrix", {2, 6, 3, 4}, {4, 5},
+       [](const V& v) { return matmul(permute(v[0], {0, 2, 1, 3}), v[1]); }},
       {"vector @ matrix", {7}, {7, 3}, [](const V& v) { return matmul(v[0], v[1]); }},
       {"matrix @ vector", {5, 7}, {7}, [](const V& v) { return matmul(v[0], v[1]); }},
       {"dot", {7}, {7}, [](const V& v) { return matmul(v[0], v[1]); }},

@@ -1,4 +1,4 @@
-// tests/cuda/emu/fake/cublas_v2.h — cublasGemmEx / cublasGemmStridedBatchedEx on OpenBLAS,
+// tests/cuda/emu/fake/cublas_v2.h — cublasGemmEx / cublasGemmStridedBatchedEx / cublasGemmBatchedEx on OpenBLAS,
 // column-major, with cuBLAS's argument checks, so cuda/gemm.cu's row-major -> column-major
 // translation is exercised as written.
 #pragma once
@@ -41,4 +41,16 @@ inline cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cubla
                                    const void* A, cudaDataType_t t, int lda, const void* B, cudaDataType_t t2, int ldb, const void* beta,
                                    void* C, cudaDataType_t t3, int ldc, cublasComputeType_t ct, int algo) {
   return cublasGemmStridedBatchedEx(h, ta, tb, m, n, k, alpha, A, t, lda, 0, B, t2, ldb, 0, beta, C, t3, ldc, 0, 1, ct, algo);
+}
+inline cublasStatus_t cublasGemmBatchedEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                          const void* alpha, const void* const A[], cudaDataType_t t, int lda,
+                                          const void* const B[], cudaDataType_t t2, int ldb, const void* beta, void* const C[],
+                                          cudaDataType_t t3, int ldc, int batch, cublasComputeType_t ct, int algo) {
+  if (batch < 0) return CUBLAS_STATUS_INVALID_VALUE;
+  for (int b = 0; b < batch; ++b) {
+    const cublasStatus_t s =
+        cublasGemmStridedBatchedEx(h, ta, tb, m, n, k, alpha, A[b], t, lda, 0, B[b], t2, ldb, 0, beta, C[b], t3, ldc, 0, 1, ct, algo);
+    if (s != CUBLAS_STATUS_SUCCESS) return s;
+  }
+  return CUBLAS_STATUS_SUCCESS;
 }

@@ -69,5 +69,6 @@ inline unsigned long long atomicMin(unsigned long long* p, unsigned long long v)
   if (v < old) *p = v;
   return old;
 }
+inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned)(((unsigned long long)a * b) >> 32); }
 inline long min(long a, long b) { return a < b ? a : b; }
 inline long max(long a, long b) { return a > b ? a : b; }
