@@ -21,6 +21,9 @@
 #include <functional>
 #include <vector>
 
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
 struct uint3 {
   unsigned x = 0, y = 0, z = 0;
 };
