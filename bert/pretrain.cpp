@@ -363,6 +363,34 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   int64_t eval_step = -1;
   std::vector<Example> micro;
   micro.reserve(o.batch_size);
+  // A step's loss, its two parts and the gradient norm stay on the device (0-dim tensors)
+  // until flush() reads them: every step on the CPU, where a read costs nothing, and on the
+  // GPU only when a value is printed, logged or checked before a save, or a second has gone
+  // by, so the host queues the next steps while the GPU works instead of waiting for it.
+  struct Pending {
+    int64_t step;
+    Tensor loss, mlm, nsp, gnorm;
+    double lr;
+    int64_t tokens;
+  };
+  std::vector<Pending> pending;
+  const bool defer = o.defer_reads || device == Device::CUDA;
+  auto last_flush = std::chrono::steady_clock::now();
+  std::string shown = "loss -";
+  auto flush = [&] {
+    for (const Pending& p : pending) {
+      double lv = p.loss.item();
+      if (o.debug_nan_at_step == p.step) lv = std::numeric_limits<double>::quiet_NaN();
+      train::check_finite(lv, p.step, res.last_checkpoint);
+      const double mlm = p.mlm.item(), nsp = p.nsp.item(), gnorm = p.gnorm.item();
+      res.history.push_back({p.step, lv, mlm, nsp, p.lr, gnorm});
+      win_loss += lv, win_mlm += mlm, win_nsp += nsp, win_tokens += p.tokens, ++win_steps;
+      shown = "loss " + fmt("%.3f", lv) + " (mlm " + fmt("%.3f", mlm) + " nsp " + fmt("%.3f", nsp) + ") | lr " +
+              fmt("%.2e", p.lr);
+    }
+    pending.clear();
+    last_flush = std::chrono::steady_clock::now();
+  };
   for (;;) {
     if (o.steps > 0 && state.step >= o.steps) break;
     if (o.max_minutes > 0 && elapsed() >= o.max_minutes * 60.0) {
@@ -371,7 +399,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
     }
     const int64_t step = state.step + 1;
     model->zero_grad();
-    double loss = 0, mlm = 0, nsp = 0;
+    Tensor loss, mlm, nsp;  // this step's, averaged over the micro-batches, on the device
     int64_t tokens = 0;
     for (int64_t a = 0; a < o.grad_accum; ++a) {
       micro.clear();
@@ -382,36 +410,44 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
       }
       PretrainBatch b = to_device(collate(micro, tok->pad_id()), device);
       PretrainLoss L = pretraining_loss(*model, b);
-      double lv = L.loss.item();
-      if (o.debug_nan_at_step == step) lv = std::numeric_limits<double>::quiet_NaN();
-      train::check_finite(lv, step, res.last_checkpoint);
-      mul(L.loss, 1.0 / (double)o.grad_accum).backward();
-      loss += lv / (double)o.grad_accum;
-      mlm += L.mlm_loss.item() / (double)o.grad_accum;
-      nsp += L.nsp_loss.item() / (double)o.grad_accum;
+      const double w = 1.0 / (double)o.grad_accum;
+      mul(L.loss, w).backward();
+      NoGradGuard ng;
+      auto add = [w](Tensor& sum, const Tensor& x) { sum = sum.defined() ? sum + x * w : x * w; };
+      add(loss, L.loss.detach());
+      add(mlm, L.mlm_loss.detach());
+      add(nsp, L.nsp_loss.detach());
       tokens += b.tokens;
       examples_seen += (int64_t)micro.size();
     }
     average_gradients_across_processes(params);
-    const double gnorm = nn::clip_grad_norm(params, o.clip > 0 ? o.clip : std::numeric_limits<double>::infinity());
+    const Tensor gnorm =
+        nn::clip_grad_norm_tensor(params, o.clip > 0 ? o.clip : std::numeric_limits<double>::infinity());
     const double lr_used = opt.lr;
+    pending.push_back({step, loss, mlm, nsp, gnorm, lr_used, tokens});
+    if (!defer) flush();  // a non-finite loss stops the run before the weights take the step
     opt.step();
     sched.step();
     state.step = step;
     tokens_seen += tokens;
     res.tokens += tokens;
     res.step = step;
-    res.history.push_back({step, loss, mlm, nsp, lr_used, gnorm});
 
-    win_loss += loss, win_mlm += mlm, win_nsp += nsp, win_tokens += tokens, ++win_steps;
-    if (step % o.log_every == 0 || step == res.start_step + 1 || (o.steps > 0 && step == o.steps)) {
+    const bool log_now = step % o.log_every == 0 || step == res.start_step + 1 || (o.steps > 0 && step == o.steps);
+    const bool save_now = o.save_every > 0 && step % o.save_every == 0;
+    const bool eval_now = o.eval_every > 0 && step % o.eval_every == 0 && !eval_set.empty();
+    if (log_now || save_now || eval_now ||
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - last_flush).count() >= 1.0)
+      flush();
+    if (log_now) {
       const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - win_t0).count();
+      const PretrainStepRecord& r = res.history.back();
       log({{"step", step},
            {"loss", win_loss / win_steps},
            {"mlm_loss", win_mlm / win_steps},
            {"nsp_loss", win_nsp / win_steps},
            {"lr", lr_used},
-           {"grad_norm", gnorm},
+           {"grad_norm", r.grad_norm},
            {"tokens_per_s", dt > 0 ? (double)win_tokens / dt : 0.0},
            {"epoch", stream.epoch()},
            {"examples", examples_seen},
@@ -421,21 +457,19 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
       win_steps = win_tokens = 0;
       win_t0 = std::chrono::steady_clock::now();
     }
-    if (!o.quiet)
-      progress.update(step, (double)tokens,
-                      "loss " + fmt("%.3f", loss) + " (mlm " + fmt("%.3f", mlm) + " nsp " + fmt("%.3f", nsp) + ") | lr " +
-                          fmt("%.2e", lr_used));
-    if (o.eval_every > 0 && step % o.eval_every == 0 && !eval_set.empty()) {
+    if (!o.quiet) progress.update(step, (double)tokens, shown);
+    if (eval_now) {
       run_eval();
       eval_step = step;
     }
-    if (o.save_every > 0 && step % o.save_every == 0) save();
+    if (save_now) save();
     if (o.on_step) o.on_step(step);
     if (train::interrupted()) {
       res.interrupted = true;
       break;
     }
   }
+  flush();  // before the last save: a NaN still pending stops the run here
   if (!o.quiet) progress.finish();
 
   // --- the end: a checkpoint to resume from, and (unless interrupted) final/ -----------------

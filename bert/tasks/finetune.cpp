@@ -437,6 +437,39 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   int64_t last_eval_step = -1;
   const int64_t first_step = state.step;
   bool stop = false;
+  // Each step's loss and gradient norm stay on the device until flush() reads them: every
+  // step on the CPU (before the optimizer step, so a non-finite loss or gradient never
+  // reaches the weights), on the GPU only when they are printed or logged, before a
+  // checkpoint, and at least once a second (a read makes the host wait for the GPU).
+  struct Pending {
+    int64_t step;
+    Tensor loss, gnorm;
+    double lr;
+  };
+  std::vector<Pending> pending;
+  const bool defer = o.defer_reads || o.device == Device::CUDA;
+  auto last_flush = std::chrono::steady_clock::now();
+  double shown_loss = std::nan("");
+  auto flush = [&] {
+    for (const Pending& p : pending) {
+      double lv = p.loss.item();
+      if (o.inject_nan_at_step == p.step) lv = std::nan("");
+      train::check_finite(lv, p.step, last_good);
+      const double gnorm = p.gnorm.defined() ? p.gnorm.item() : 0.0;
+      if (!std::isfinite(gnorm))  // a finite loss with a NaN/Inf gradient
+        fail("the gradient norm became " + std::string(std::isnan(gnorm) ? "NaN" : "infinite") + " at step " +
+             std::to_string(p.step) + "; stopping. " +
+             (last_good.empty() ? std::string("No checkpoint was saved before it.")
+                                : "The last good checkpoint is " + last_good + "."));
+      result.losses.push_back(lv);
+      shown_loss = lv;
+      if (p.step % o.log_every == 0 || p.step == first_step + 1)
+        log.write({{"type", "train"}, {"step", p.step}, {"epoch", (double)p.step / (double)steps_per_epoch},
+                   {"loss", lv}, {"lr", p.lr}, {"grad_norm", gnorm}});
+    }
+    pending.clear();
+    last_flush = std::chrono::steady_clock::now();
+  };
   for (int64_t epoch = state.epoch; epoch < o.epochs && !stop; ++epoch) {
     std::vector<size_t> order = permutation((size_t)N, o.seed * 1000003ULL + (uint64_t)epoch + 1);
     if (o.group_by_length) order = group_by_length(order, ts.encodings, (size_t)o.batch_size);
@@ -444,40 +477,38 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     while (batch_index < batches_per_epoch && !stop) {
       // one optimizer step: up to grad_accum micro-batches
       const int64_t micro = std::min<int64_t>(o.grad_accum, batches_per_epoch - batch_index);
-      double step_loss = 0;
+      Tensor step_loss;  // the mean over the micro-batches, on the device
       int64_t step_examples = 0;
       for (int64_t m = 0; m < micro; ++m, ++batch_index) {
         const size_t b0 = (size_t)(batch_index * o.batch_size), b1 = std::min((size_t)N, b0 + (size_t)o.batch_size);
         std::vector<size_t> idx(order.begin() + (long)b0, order.begin() + (long)b1);
         bert::BertInputs in = make_batch(ts, task, idx, o.device);
         bert::ModelOutput out = model->forward(in);
-        Tensor loss = out.loss * (1.0 / (double)micro);
-        double lv = out.loss.item();
-        if (o.inject_nan_at_step == state.step + 1) lv = std::nan("");
-        train::check_finite(lv, state.step + 1, last_good);
-        loss.backward();
-        step_loss += lv / (double)micro;
+        (out.loss * (1.0 / (double)micro)).backward();
+        NoGradGuard ng;
+        const Tensor part = out.loss.detach() * (1.0 / (double)micro);
+        step_loss = step_loss.defined() ? step_loss + part : part;
         step_examples += (int64_t)idx.size();
       }
-      const double gnorm = o.clip > 0 ? nn::clip_grad_norm(trainable, o.clip) : 0.0;
-      if (!std::isfinite(gnorm))  // a finite loss with a NaN/Inf gradient: stop before the weights take it
-        fail("the gradient norm became " + std::string(std::isnan(gnorm) ? "NaN" : "infinite") + " at step " +
-             std::to_string(state.step + 1) + "; stopping. " +
-             (last_good.empty() ? std::string("No checkpoint was saved before it.") : "The last good checkpoint is " + last_good + "."));
+      const Tensor gnorm = o.clip > 0 ? nn::clip_grad_norm_tensor(trainable, o.clip) : Tensor();
       const double lr_used = opt.lr;
+      pending.push_back({state.step + 1, step_loss, gnorm, lr_used});
+      if (!defer) flush();  // before the weights take the step
       opt.step();
       sched.step();
       model->zero_grad();
       ++state.step;
       state.data_position = batch_index;
-      result.losses.push_back(step_loss);
+      const bool log_now = state.step % o.log_every == 0 || state.step == first_step + 1;
+      const bool eval_now = o.eval_every > 0 && state.step % o.eval_every == 0;
+      if (log_now || eval_now || train::interrupted() ||
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - last_flush).count() >= 1.0)
+        flush();
       if (progress)
         progress->update(state.step, (double)step_examples,
-                         "epoch " + std::to_string(epoch + 1) + " | loss " + fmt("%.4f", step_loss) + " | lr " + fmt("%.1e", lr_used));
-      if (state.step % o.log_every == 0 || state.step == first_step + 1)
-        log.write({{"type", "train"}, {"step", state.step}, {"epoch", (double)state.step / (double)steps_per_epoch},
-                   {"loss", step_loss}, {"lr", lr_used}, {"grad_norm", gnorm}});
-      if (o.eval_every > 0 && state.step % o.eval_every == 0) {
+                         "epoch " + std::to_string(epoch + 1) + " | loss " + fmt("%.4f", shown_loss) + " | lr " +
+                             fmt("%.1e", lr_used));
+      if (eval_now) {
         run_eval();
         last_eval_step = state.step;
       }
@@ -490,6 +521,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
       }
     }
     if (stop) break;
+    flush();  // before the end-of-epoch evaluation and checkpoint
     state.epoch = epoch + 1;
     state.data_position = 0;
     if (o.eval_every == 0 || epoch + 1 == o.epochs) {
@@ -499,6 +531,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
       }
     }
   }
+  flush();
   if (progress) progress->finish();
   result.steps = state.step;
   if (!result.interrupted) {

@@ -58,6 +58,10 @@ struct FinetuneOptions {
   bool resume = false;         // continue from RUN_DIR's latest checkpoint
   bool progress = true;        // progress bar / lines on stderr
   bool verbose = true;         // summary lines on stdout
+  // Read each step's loss and gradient norm back only when printed, logged or checked
+  // before a checkpoint (and at least once a second), not after every step (each read makes
+  // the host wait for the GPU). On by itself on the GPU; true applies that policy on the CPU.
+  bool defer_reads = false;
 
   // data
   ClassifyColumns columns;

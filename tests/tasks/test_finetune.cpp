@@ -257,6 +257,27 @@ TEST_CASE("a NaN loss stops the run naming the step and the last good checkpoint
   CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains("NaN at step 1; stopping. No checkpoint was saved before it."), Error);
 }
 
+TEST_CASE("deferred reads (the GPU's policy) give the same losses and still stop at a NaN, naming its step") {
+  TempDir t("ft-defer");
+  testing::make_tiny_model(t / "base", -1);
+  FinetuneOptions o = quick("classify", t / "base", t / "plain");
+  o.train = D + "sst2_train.tsv";
+  const FinetuneResult plain = finetune(o);
+  o.out = t / "deferred";
+  o.defer_reads = true;
+  const FinetuneResult deferred = finetune(o);
+  REQUIRE(deferred.losses.size() == plain.losses.size());
+  for (size_t i = 0; i < plain.losses.size(); ++i) CHECK(deferred.losses[i] == plain.losses[i]);
+  o.out = t / "nan";
+  o.dev = D + "sst2_dev.tsv";
+  o.eval_every = 2;
+  o.log_every = 100;
+  o.inject_nan_at_step = 3;
+  CHECK_THROWS_WITH_AS(finetune(o), doctest::Contains("the loss became NaN at step 3"), Error);
+  CHECK(fs::exists(t / "nan/checkpoint-2/model.safetensors"));
+  CHECK(!fs::exists(t / "nan/checkpoint-4"));
+}
+
 TEST_CASE("an unwritable output folder is a clear error before any training") {
   TempDir t("ft-unwritable");
   testing::make_tiny_model(t / "base", -1);

@@ -153,6 +153,46 @@ TEST_CASE("a NaN loss stops the run naming the step and the last good checkpoint
   CHECK(r.step == 6);
 }
 
+// The GPU's policy (a step's loss and gradient norm read back only when logged, before a
+// save or once a second), applied on the CPU: the same numbers, and a NaN still stops the run
+// naming its step before anything after it is saved.
+TEST_CASE("deferred reads (the GPU's policy): the same history, and a NaN stops the run before the next save") {
+  TempDir t("defer");
+  PretrainOptions a = tiny_run(corpus(t), t / "a");
+  a.grad_accum = 2;
+  a.log_every = 4;
+  const PretrainResult ra = run_pretraining(a);
+  PretrainOptions b = a;
+  b.out = t / "b";
+  b.defer_reads = true;
+  const PretrainResult rb = run_pretraining(b);
+  REQUIRE(rb.history.size() == ra.history.size());
+  for (size_t i = 0; i < ra.history.size(); ++i) {
+    CHECK(rb.history[i].step == ra.history[i].step);
+    CHECK(bitwise_equal(rb.history[i].loss, ra.history[i].loss));
+    CHECK(bitwise_equal(rb.history[i].grad_norm, ra.history[i].grad_norm));
+  }
+  CHECK(read_file(t / "a/final/model.safetensors") == read_file(t / "b/final/model.safetensors"));
+
+  PretrainOptions c = tiny_run(corpus(t), t / "c");
+  c.defer_reads = true;
+  c.log_every = 50;  // nothing logged in between: the read before the save at step 4 finds it
+  c.save_every = 2;
+  c.debug_nan_at_step = 3;
+  std::string msg;
+  try {
+    run_pretraining(c);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  INFO(msg);
+  CHECK(msg.find("the loss became NaN at step 3") != std::string::npos);
+  CHECK(msg.find("checkpoint-2") != std::string::npos);
+  CHECK(fs::exists(t / "c/checkpoint-2/model.safetensors"));
+  CHECK(!fs::exists(t / "c/checkpoint-4"));
+  CHECK(!fs::exists(t / "c/final"));
+}
+
 TEST_CASE("an absurd learning rate is caught as a non-finite loss, not a crash") {
   TempDir t("lr");
   PretrainOptions o = tiny_run(corpus(t), t / "run");
