@@ -178,14 +178,23 @@ TEST_CASE("Ctrl-C (SIGINT) saves a checkpoint, exits 130, and --resume continues
   testing::make_tiny_model(t / "base", -1);
   const std::string args = " finetune classify --model " + t / "base" +
                            " --train tests/data/tasks/sst2_train.tsv --epochs 100000 --batch-size 8 --no-progress --out " + t / "run";
-  Result r = run("|timeout --preserve-status -s INT 4 " + exe() + args + " 2>&1");
+  // SIGINT once the run has printed "training:" (its handler is installed by then) and had a
+  // second to train: a fixed delay from the start would land before the handler on a loaded
+  // machine (tests running in parallel), and the default action kills it without a checkpoint.
+  auto interrupted_run = [&](const std::string& extra) {
+    const std::string log = t / ("log" + std::to_string(std::rand()));
+    return run("|bash -c '" + exe() + args + extra + " > " + log + " 2>&1 & pid=$!; " +
+               "for i in $(seq 600); do grep -q \"^training:\" " + log + " && break; sleep 0.1; done; sleep 1; " +
+               "kill -INT $pid; wait $pid; rc=$?; cat " + log + "; exit $rc'");
+  };
+  Result r = interrupted_run("");
   CHECK(r.status == 130);
   CHECK(r.out.find("interrupted at step") != std::string::npos);
   const std::string ckpt = bertlab::train::latest_checkpoint(t / "run");
   REQUIRE_FALSE(ckpt.empty());
   CHECK(std::filesystem::exists(ckpt + "/model.safetensors"));
   CHECK(std::filesystem::exists(ckpt + "/optimizer.safetensors"));
-  Result again = run("|timeout --preserve-status -s INT 3 " + exe() + args + " --resume 2>&1");
+  Result again = interrupted_run(" --resume");
   CHECK(again.out.find("resuming from " + ckpt) != std::string::npos);
   CHECK(again.status == 130);
 }
