@@ -94,6 +94,15 @@ fi
 # ---------------------------------------------------------------------------------------
 # on the GPU machine
 
+# STAGES names only known stages (a typo would silently run nothing)
+ALL_STAGES=" test_cuda test_bert_cuda cli bench_kernels bench_gemm e2e profile memcheck_bert memcheck_cuda bertlab "
+for s in ${STAGES:-}; do
+  if [[ "$ALL_STAGES" != *" $s "* ]]; then
+    echo "gpu_check: unknown stage '$s' in STAGES (stages:$ALL_STAGES)" >&2
+    exit 2
+  fi
+done
+
 T0=$(date +%s)
 FINAL=${OUT:-$ROOT/gpu-logs}
 mkdir -p "$FINAL"
@@ -115,7 +124,8 @@ record() {
   printf '%-16s %-8s rc=%-8s %5ss  %s\n' "$1" "$verdict" "$2" "$3" "${4:-}" | tee -a "$SUMMARY"
 }
 # run_stage <stage> <max seconds> <log> <command...>: runs under the time left, records rc
-wanted() {  # STAGES="a b c" runs only those stages; the default is every stage but profile
+wanted() {  # STAGES="a b c" runs only those stages (and the build when needed); the default is every stage but profile
+  case "$1" in configure | build) return 0 ;; esac
   if [ -n "${STAGES:-}" ]; then [[ " $STAGES " == *" $1 "* ]]; else [ "$1" != profile ]; fi
 }
 run_stage() {
