@@ -473,7 +473,8 @@ class ExampleStream::Generator {
       corpus_end_ = s.at("end").get<bool>();
       examples_ = s.at("examples").get<int64_t>();
       docs_read_ = s.at("docs_read").get<int64_t>();
-      if (cur_ >= docs) fail("saved data position is inconsistent (cur " + std::to_string(cur_) + ")");
+      // -1: no document started yet; anything below that indexes before the buffer
+      if (cur_ < -1 || cur_ >= docs) fail("saved data position is inconsistent (cur " + std::to_string(cur_) + ")");
       if (cur_ >= 0) {
         make_examples();
         pending_i_ = s.at("served").get<size_t>();

@@ -122,9 +122,13 @@ bool is_number(const std::string& s) {
 }  // namespace
 
 ClassifyData read_classify(const std::string& path, const ClassifyColumns& cols, bool require_labels) {
+  return parse_classify(bert::read_file(path), path, cols, require_labels);
+}
+
+ClassifyData parse_classify(const std::string& text, const std::string& path, const ClassifyColumns& cols,
+                            bool require_labels) {
   ClassifyData d;
   d.path = path;
-  const std::string text = bert::read_file(path);
   const std::string fmt = format_of(path, cols.format);
 
   if (fmt == "jsonl") {

@@ -36,9 +36,13 @@ std::string substr_cp(const std::string& s, int64_t start, int64_t end) {
 }
 
 std::vector<SquadExample> read_squad(const std::string& path, bool require_answers) {
+  return parse_squad(bert::read_file(path), path, require_answers);
+}
+
+std::vector<SquadExample> parse_squad(std::string_view text, const std::string& path, bool require_answers) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(bert::read_file(path));
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     fail(path + ": invalid JSON: " + e.what());
   }
@@ -76,7 +80,8 @@ std::vector<SquadExample> read_squad(const std::string& path, bool require_answe
             if (!ans.contains("answer_start") || !ans["answer_start"].is_number_integer())
               fail(path + ": question " + ex.id + ": an answer has no integer \"answer_start\"");
             an.start = ans["answer_start"].get<int64_t>();
-            if (an.start < 0 || an.start + length_cp(an.text) > context_len)
+            // written so that a huge answer_start cannot overflow the sum
+            if (an.start < 0 || an.start > context_len - length_cp(an.text))
               fail(path + ": question " + ex.id + ": answer_start " + std::to_string(an.start) + " + " +
                    std::to_string(length_cp(an.text)) + " characters lies outside its context (" +
                    std::to_string(context_len) + " characters)");

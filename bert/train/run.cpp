@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -170,20 +171,35 @@ void publish(const std::string& checkpoint_dir, const std::string& run_dir, cons
   fs::remove_all(old, ec);
 }
 
-TrainerState load_checkpoint_state(const std::string& dir, nn::Optimizer& opt) {
-  const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
+TrainerState TrainerState::parse(std::string_view text, const std::string& where) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(bert::read_file(state_path));
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    fail(state_path + ": invalid JSON: " + e.what());
+    fail(where + ": invalid JSON: " + e.what());
   }
-  TrainerState s = TrainerState::from_json(j, state_path);
-  safetensors::File f((fs::path(dir) / "optimizer.safetensors").string());
+  return from_json(j, where);
+}
+
+void load_optimizer_state(const safetensors::File& f, nn::Optimizer& opt) {
   std::map<std::string, Tensor> st;
   for (auto& n : f.names()) st[n] = f.load(n);
   opt.load_state(st);
-  opt.steps_taken = std::stoll(f.metadata().count("optimizer_steps") ? f.metadata().at("optimizer_steps") : "0");
+  // written by save_checkpoint as a decimal integer; anything else is a damaged file
+  const auto it = f.metadata().find("optimizer_steps");
+  const std::string steps = it == f.metadata().end() ? "0" : it->second;
+  int64_t n = 0;
+  const auto [end, ec] = std::from_chars(steps.data(), steps.data() + steps.size(), n);
+  if (ec != std::errc() || end != steps.data() + steps.size() || n < 0)
+    fail(f.path() + ": metadata \"optimizer_steps\" must be a step count (a non-negative integer), got \"" +
+         steps.substr(0, 40) + "\"");
+  opt.steps_taken = n;
+}
+
+TrainerState load_checkpoint_state(const std::string& dir, nn::Optimizer& opt) {
+  const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
+  TrainerState s = TrainerState::parse(bert::read_file(state_path), state_path);
+  load_optimizer_state(safetensors::File((fs::path(dir) / "optimizer.safetensors").string()), opt);
   return s;
 }
 

@@ -192,4 +192,9 @@ TEST_CASE("SQuAD v1.1: examples, answers in code points, and bad files") {
   CHECK_THROWS_WITH_AS(read_squad(t / "far.json"), doctest::Contains("question y: answer_start 2 + 3 characters lies outside its context (4 characters)"), Error);
   write_text(t / "empty.json", R"({"data": []})");
   CHECK_THROWS_WITH_AS(read_squad(t / "empty.json"), doctest::Contains("empty.json: no questions"), Error);
+  // found by the fuzzer (tests/fuzz/corpus_squad/crash-start-overflow): answer_start + length
+  // overflowed, passed the check, and the answer's substring read far outside the context
+  write_text(t / "huge.json",
+             R"({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "z", "question": "q", "answers": [{"text": "bc", "answer_start": 9223372036854775807}]}]}]}]})");
+  CHECK_THROWS_WITH_AS(read_squad(t / "huge.json"), doctest::Contains("question z: answer_start 9223372036854775807"), Error);
 }
