@@ -12,9 +12,10 @@
 # which compiles every library with coverage hooks and -fsanitize=address,undefined
 # -fno-sanitize-recover=undefined (UB aborts). Each target grows its corpus in
 # build-fuzz/corpus/<target>/ from the committed seeds tests/fuzz/corpus_<target>/; a crash,
-# sanitizer report, leak, timeout (10 s for one input) or out-of-memory (2 GB) stops the target
-# and leaves the input in build-fuzz/findings/<target>/ (add it, minimised with -minimize_crash=1,
-# to tests/fuzz/corpus_<target>/ with the fix, so that every build replays it). Fuzzers run under
+# sanitizer report, leak, timeout (30 s wall time for one input, as the machine may be shared)
+# or out-of-memory (2 GB) stops the target and leaves the input in build-fuzz/findings/<target>/
+# (add it, minimised with -minimize_crash=1, to tests/fuzz/corpus_<target>/ with the fix, so that
+# every build replays it). Fuzzers run under
 # `nice -n 19`. Exits 1 when any target found something.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +44,7 @@ fi
 tools/install_deps.sh >/dev/null
 
 if [ ! -f "$B/build.ninja" ]; then
-  CXX=clang++ CC=clang meson setup "$B" --buildtype=debugoptimized -Dfuzz=enabled -Dcuda=disabled >/dev/null
+  CXX=${FUZZ_CXX:-clang++} CC=clang meson setup "$B" --buildtype=debugoptimized -Dfuzz=enabled -Dcuda=disabled >/dev/null
 fi
 binary() {  # the fuzzer of a target (the tokenizer's is built in tests/tokenizer/)
   if [ "$1" = tokenizer ]; then echo "$B/tests/tokenizer/fuzz_tokenizer"; else echo "$B/tests/fuzz/fuzz_$1"; fi
@@ -65,7 +66,7 @@ run_one() {  # run_one <target>: fuzzes for SECONDS_EACH, writes its log
   mkdir -p "$B/corpus/$t" "$B/findings/$t"
   [ -f "tests/fuzz/fuzz_$t.dict" ] && dict="-dict=tests/fuzz/fuzz_$t.dict"
   local start=$(date +%s) rc=0
-  nice -n 19 "$(binary "$t")" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+  nice -n 19 "$(binary "$t")" -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb=2048 -max_len=8192 \
     -print_final_stats=1 -artifact_prefix="$B/findings/$t/" $dict "$B/corpus/$t" "$(seeds "$t")" \
     >"$B/logs/$t.log" 2>&1 || rc=$?
   echo "$(( $(date +%s) - start )) $rc" >"$B/logs/$t.status"
