@@ -27,10 +27,10 @@ void add_info_command(CLI::App& app) {
   c->add_option("--config", o->config, "preset (bert-tiny ... bert-large[-cased]), a config.json, or a model folder")
       ->capture_default_str();
   c->add_option("--task", o->task, "head: base (BertModel), pretrain, mlm, classify, ner, qa")
-      ->check(CLI::IsMember({"base", "pretrain", "mlm", "nsp", "classify", "ner", "qa"}))
+      ->check(one_of({"base", "pretrain", "mlm", "nsp", "classify", "ner", "qa"}))
       ->capture_default_str();
   c->add_option("--num-labels", o->num_labels, "labels of a classify/ner head (default: from the config, else 2)")
-      ->check(CLI::PositiveNumber);
+      ->check(in_range<long>(1, 1 << 20));
   c->add_flag("--freeze-encoder", o->freeze, "freeze the encoder (bert.*): only the head trains");
   c->add_flag("--json", o->json, "print one JSON object with keys total and trainable");
   c->callback([o] {
