@@ -249,6 +249,10 @@ void Output::write_line(const std::string& s) {
   }
 }
 
+void Output::flush() {
+  if (!file_) std::fflush(stdout);
+}
+
 void Output::commit() {
   if (file_) file_->commit();
   else std::fflush(stdout);
@@ -281,6 +285,7 @@ int64_t predict_lines(const std::string& input, const std::string& output, int64
       out.write_line(rec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     lines += (int64_t)batch.size();
+    out.flush();  // a reader of stdout sees each batch as soon as it is done
   }
   out.commit();
   return lines;

@@ -107,6 +107,7 @@ class Output {
  public:
   explicit Output(const std::string& path);
   void write_line(const std::string& s);  // s + "\n"
+  void flush();                           // stdout: what is written so far goes out now
   void commit();                          // the file appears (stdout: flushed)
 
  private:
