@@ -193,6 +193,7 @@ void add_eval_task(CLI::App& parent, const std::string& task, const std::string&
       return;
     }
     std::printf("%s on %s (%lld examples)\n", f->model.c_str(), f->data.c_str(), (long long)j["n"].get<int64_t>());
+    if (!o.predictions.empty()) std::printf("predictions written to %s\n", o.predictions.c_str());
     if (task == "classify") {
       std::printf("accuracy   %.4f\n", j["accuracy"].get<double>());
       if (j.contains("f1")) std::printf("f1         %.4f   (label id 1 positive)\n", j["f1"].get<double>());

@@ -62,17 +62,17 @@ int main(int argc, char** argv) {
       "Exit codes: 0 success; 1 error (a missing or malformed file, a model that does not fit, ...);\n"
       "2 usage error (an unknown flag, a missing argument, a value out of range); 130 interrupted (Ctrl-C).\n"
       "Errors are printed to stderr as lines starting with 'bertlab: error:'.");
-  cli::add_tokenize_command(app);
-  cli::add_demo_command(app);
-  cli::add_info_command(app);
-  cli::add_init_command(app);
-  cli::add_embed_command(app);
-  cli::add_pretrain_command(app);
-  cli::add_plot_command(app);
-  cli::add_predict_command(app);
-  cli::add_eval_command(app);
-  cli::add_finetune_command(app);
   try {
+    cli::add_tokenize_command(app);
+    cli::add_demo_command(app);
+    cli::add_info_command(app);
+    cli::add_init_command(app);
+    cli::add_embed_command(app);
+    cli::add_pretrain_command(app);
+    cli::add_plot_command(app);
+    cli::add_predict_command(app);
+    cli::add_eval_command(app);
+    cli::add_finetune_command(app);
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {  // --help, --version
     return app.exit(e);
