@@ -30,7 +30,7 @@ void add_init_command(CLI::App& app) {
   c->callback([o] {
     bert::BertConfig config = resolve_config(o->config);
     if (o->num_labels > 0) {
-      if (o->task != "classify" && o->task != "ner") fail("init: --num-labels applies to classify and ner heads only");
+      if (o->task != "classify" && o->task != "ner") usage_error("--num-labels applies to classify and ner heads only");
       config.set_num_labels(o->num_labels);
     }
     auto model = bert::make_model(task_from_cli(o->task), config);

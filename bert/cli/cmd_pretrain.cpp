@@ -117,6 +117,7 @@ void add_pretrain_command(CLI::App& app) {
     p.device = o->common.device;
     p.progress = !o->common.no_progress;
     cuda::set_allow_tf32(o->tf32);
+    if (p.steps == 0 && p.max_minutes == 0) usage_error("give --steps N and/or --max-minutes M (when to stop)");
     if (c->count("--resume")) p.resume = o->resume.empty() ? "latest" : o->resume;
     if (p.model_dir.empty() && p.resume.empty()) {
       p.config = resolve_config(o->config);

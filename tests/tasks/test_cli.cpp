@@ -279,6 +279,8 @@ TEST_CASE("every numeric flag of every subcommand has a range with a readable me
       {"tokenize --max-length 0 x", "--max-length must be at least 1, got 0"},
       {"init --out o --num-labels 0", "--num-labels must be at least 1, got 0"},
       {"init --out o --seed abc", "--seed must be a whole number at least 0, got 'abc'"},
+      {"init --out o --task pretrain --num-labels 3", "--num-labels applies to classify and ner heads only"},
+      {"pretrain --corpus c.txt", "give --steps N and/or --max-minutes M"},
       {"info --num-labels -2", "--num-labels must be at least 1, got -2"},
       {"demo --steps 0", "--steps must be at least 1, got 0"},
       {"demo --momentum 1.5", "--momentum must be from 0 to 1, got 1.5"},
