@@ -457,7 +457,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
       win_steps = win_tokens = 0;
       win_t0 = std::chrono::steady_clock::now();
     }
-    if (!o.quiet) progress.update(step, (double)tokens, shown);
+    if (!o.quiet && o.progress) progress.update(step, (double)tokens, shown);
     if (eval_now) {
       run_eval();
       eval_step = step;
@@ -470,7 +470,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
     }
   }
   flush();  // before the last save: a NaN still pending stops the run here
-  if (!o.quiet) progress.finish();
+  if (!o.quiet && o.progress) progress.finish();
 
   // --- the end: a checkpoint to resume from, and (unless interrupted) final/ -----------------
   if (state.step > saved_step && state.step > 0) save();

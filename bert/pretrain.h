@@ -77,6 +77,7 @@ struct PretrainOptions {
   std::string device = "cpu";            // "cpu" or "cuda"
   int progress_tty = -1;                 // -1: whether stderr is a terminal
   bool quiet = false;                    // no progress output (tests)
+  bool progress = true;                  // the progress bar / progress lines (--no-progress: false)
   // Read the step's loss and gradient norm back to the host only when they are printed,
   // logged or checked before a save (and at least once a second), not after every step:
   // each read makes the host wait for the GPU. On by itself with device "cuda"; true here
