@@ -92,6 +92,7 @@ TEST_CASE("predict ner --json and --html, predict qa from JSON lines on stdin") 
   auto j = json_lines(r.out);
   REQUIRE(j.size() == 1);
   CHECK(j[0].is_array());
+  REQUIRE(!j[0].empty());  // the loop below must check something
   for (auto& e : j[0]) {
     CHECK(e.contains("entity_group"));
     CHECK(e.contains("word"));
