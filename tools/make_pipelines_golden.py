@@ -32,26 +32,28 @@ OUT = os.path.join(ROOT, "tests", "data", "pipelines")
 BERTLAB = os.environ.get("BERTLAB", os.path.join(ROOT, "build", "bert", "bertlab"))
 MIN_MARGIN = 1e-3  # smallest gap allowed between the best and second-best score (labels, spans, tokens)
 
+# Sentences written for these tests (no third-party text), with accents, an emoji (-> [UNK]),
+# punctuation, a possessive and an @handle.
 CLASSIFY = [
-    "a gorgeous, witty, seductive movie.",
-    "the plot is nothing but boilerplate cliches from start to finish",
-    "it's a charming and often affecting journey.",
+    "a warm, funny and clever film.",
+    "the story drags from the first scene to the last",
+    "it's a gentle and often moving trip.",
     "Zoë met José in Zürich 🙂",
 ]
 NER = [
-    "Elon Musk founded Tesla in California.",
-    "Peter Blackburn met officials of the United Nations in New York and Geneva.",
+    "Anna Berg opened a bakery in Oslo.",
+    "Maria Lopez met officials of the World Bank in New York and Geneva.",
     "I'm flying to Paris with @jane to see the Louvre 🙂 and Zürich",
 ]
 QA = [
-    ("Who won the game?", "Denver Broncos defeated the Carolina Panthers at Levi's Stadium in Santa Clara."),
-    ("Where was the game played?", "The game was played on February 7, 2016, at Levi's Stadium."),
+    ("Who won the match?", "The Red Foxes beat the Blue Owls at Mill Lane Park in Leeds on Sunday."),
+    ("Where was the match played?", "The match was played on March 3, 2021, at Mill Lane Park."),
 ]
 FILL = [
     "the cat sat on the [MASK].",
     "[MASK] is the capital of [MASK].",
 ]
-ZERO_SHOT_TEXT = "The European Union rejected the German call to boycott British lamb."
+ZERO_SHOT_TEXT = "The city council voted to build a new football stadium near the river."
 ZERO_SHOT_LABELS = ["sports", "politics", "cooking"]
 TEMPLATE = "This example is {}."
 
