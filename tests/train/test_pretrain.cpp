@@ -361,6 +361,8 @@ TEST_CASE("the MLM loss on the masked positions equals BertForPreTraining's loss
   CHECK(e.predictions == n);
   CHECK(one.mlm_accuracy == doctest::Approx((double)right / (double)n).epsilon(1e-15));
   CHECK(one.nsp_accuracy == doctest::Approx((double)nsp_right / 20.0).epsilon(1e-15));
+  CHECK(e.mlm_accuracy == doctest::Approx((double)right / (double)n).epsilon(1e-15));  // batches of 8 too
+  CHECK(e.nsp_accuracy == doctest::Approx((double)nsp_right / 20.0).epsilon(1e-15));
   CHECK(e.mlm_loss == doctest::Approx(one.mlm_loss).epsilon(1e-5));  // batches of 8 or one of 20
   CHECK(e.nsp_loss == doctest::Approx(one.nsp_loss).epsilon(1e-5));
 }
