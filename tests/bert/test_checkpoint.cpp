@@ -85,6 +85,8 @@ TEST_CASE("legacy LayerNorm.gamma / beta names and files without the bert. prefi
   CHECK_MESSAGE(info.newly_initialized.empty(), info.summary());
   CHECK_MESSAGE(info.unused.empty(), info.summary());
   auto a = params_of(*src), b = params_of(*m);
+  REQUIRE(!a.empty());
+  CHECK(a.size() == b.size());
   for (auto& [n, t] : a) CHECK_MESSAGE(same_values(t, b.at(n)), n);
 }
 
@@ -110,6 +112,8 @@ TEST_CASE("save_pretrained then from_pretrained gives the same model; the folder
   auto back = from_pretrained(dir, Task::PreTraining);
   auto a = params_of(*src), b = params_of(*back);
   REQUIRE(a.size() == b.size());
+  REQUIRE(!a.empty());
+  CHECK(a.size() == b.size());
   for (auto& [n, t] : a) CHECK_MESSAGE(same_values(t, b.at(n)), n);
   // saving again over an existing folder replaces the files
   save_pretrained(*back, dir);

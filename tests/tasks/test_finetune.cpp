@@ -128,7 +128,16 @@ TEST_CASE("finetune qa on the SQuAD snippet: windows of 64 tokens, loss goes dow
   CHECK(mean(r.losses, 0, 3) > mean(r.losses, r.losses.size() - 3, r.losses.size()));
   REQUIRE(!r.best.is_null());
   CHECK(r.best["n"] == 6);
-  CHECK(r.best["f1"].get<double>() >= 0.0);
+  // the best model as saved, evaluated again from disk with the same windows, scores what the
+  // training loop recorded for it; EM <= F1 <= 100 (an exact match is also a full token F1)
+  EvalOptions eo;
+  eo.qa = o.qa;
+  eo.max_length = 64;
+  const nlohmann::json e = evaluate_file("qa", t / "run/best", D + "squad_tiny.json", eo);
+  CHECK(e["f1"].get<double>() == doctest::Approx(r.best["f1"].get<double>()).epsilon(1e-12));
+  CHECK(e["exact_match"].get<double>() == doctest::Approx(r.best["exact_match"].get<double>()).epsilon(1e-12));
+  CHECK(e["exact_match"].get<double>() <= e["f1"].get<double>());
+  CHECK(e["f1"].get<double>() <= 100.0);
   CHECK(testing::read_json(t / "run/finetune_args.json")["max_length"] == 64);  // capped by the positions
 }
 

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -228,8 +229,23 @@ TEST_CASE("bertlab eval pretrain reports MLM and NSP accuracy") {
   REQUIRE_MESSAGE(r.status == 0, r.out);
   const json j = json::parse(r.out);
   CHECK(j["examples"] == 16);
-  CHECK(j["mlm_accuracy"].get<double>() >= 0);
-  CHECK(j["nsp_accuracy"].get<double>() <= 1);
+  // each accuracy is a count over its total (masked tokens; examples), and the loss its parts' sum
+  const double n = j["predictions"].get<double>(), mlm = j["mlm_accuracy"].get<double>() * n,
+               nsp = j["nsp_accuracy"].get<double>() * 16;
+  REQUIRE(n >= 16);
+  CHECK(std::fabs(mlm - std::round(mlm)) < 1e-9);
+  CHECK(std::fabs(nsp - std::round(nsp)) < 1e-9);
+  CHECK(j["loss"].get<double>() == doctest::Approx(j["mlm_loss"].get<double>() + j["nsp_loss"].get<double>()));
+  // and none of it depends on how the examples are batched (padding is masked out)
+  const Result r3 = bertlab("eval pretrain --model '" + trained_run() + "/final' --corpus '" + fx().corpus +
+                            "' --max-seq-length 32 --examples 16 --batch-size 3 --json");
+  REQUIRE_MESSAGE(r3.status == 0, r3.out);
+  const json j3 = json::parse(r3.out);
+  CHECK(j3["predictions"] == j["predictions"]);
+  CHECK(j3["mlm_accuracy"] == j["mlm_accuracy"]);
+  CHECK(j3["nsp_accuracy"] == j["nsp_accuracy"]);
+  CHECK(j3["mlm_loss"].get<double>() == doctest::Approx(j["mlm_loss"].get<double>()).epsilon(1e-5));
+  CHECK(j3["nsp_loss"].get<double>() == doctest::Approx(j["nsp_loss"].get<double>()).epsilon(1e-5));
 }
 
 TEST_CASE("bertlab plot draws the run's curves, and names a missing run") {
