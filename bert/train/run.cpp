@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <vector>
 
 #include "bert/io.h"
@@ -59,6 +60,24 @@ void MetricsLog::write(const nlohmann::json& record) {
   std::string line = record.dump() + "\n";
   if (std::fwrite(line.data(), 1, line.size(), f_) != line.size() || std::fflush(f_) != 0)
     fail("cannot write metrics log " + path_ + ": " + std::strerror(errno));
+}
+
+// metrics.jsonl without the records past `step` (a resumed run writes them again).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!bert::file_exists(path)) return;
+  std::istringstream in(bert::read_file(path));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.contains("step") && j["step"].is_number() && j["step"].get<int64_t>() > step) continue;
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a torn last line
+    }
+    kept += line + "\n";
+  }
+  bert::write_file_atomic(path, kept);
 }
 
 // --- checkpoints ----------------------------------------------------------------------

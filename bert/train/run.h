@@ -42,6 +42,10 @@ class MetricsLog {
   std::FILE* f_ = nullptr;
 };
 
+// Rewrites metrics.jsonl without the records past `step` (and without a torn last line):
+// a resumed run writes those steps again, so each step appears once.
+void truncate_metrics(const std::string& path, int64_t step);
+
 // --- checkpoints ----------------------------------------------------------------------
 struct TrainerState {
   int64_t step = 0;            // optimizer steps taken

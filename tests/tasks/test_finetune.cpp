@@ -6,7 +6,10 @@
 // unwritable output folder. (The full disk is tests/tasks/test_cli.cpp: a child process under
 // `ulimit -f`, since fork() and OpenMP do not mix.)
 #include <doctest/doctest.h>
+#include <cstring>
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <numeric>
 
 #include "bert/tasks/evaluate.h"
@@ -148,17 +151,35 @@ TEST_CASE("--grad-accum 2 with batches of 4 takes the same steps as batches of 8
   for (size_t i = 0; i < a.losses.size(); ++i) CHECK(b.losses[i] == doctest::Approx(a.losses[i]).epsilon(1e-4));
 }
 
-TEST_CASE("an interrupted run resumes from its checkpoint and ends where an uninterrupted one does") {
+// The train records of a metrics.jsonl: step -> loss.
+static std::map<int64_t, double> train_losses(const std::string& path) {
+  std::map<int64_t, double> out;
+  std::istringstream in(bert::read_file(path));
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j["type"] == "train") {
+      CHECK_MESSAGE(!out.count(j["step"].get<int64_t>()), "step " << j["step"] << " is logged twice");
+      out[j["step"].get<int64_t>()] = j["loss"].get<double>();
+    }
+  }
+  return out;
+}
+
+static bool bitwise_equal(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+TEST_CASE("an interrupted run resumes from its checkpoint and ends where an uninterrupted one does, bitwise") {
   TempDir t("ft-resume");
   testing::make_tiny_model(t / "base", -1);
   FinetuneOptions o = quick("classify", t / "base", t / "full");
   o.train = D + "sst2_train.tsv";
+  o.dev = D + "sst2_dev.tsv";
   o.epochs = 2;
+  o.eval_every = 4;  // checkpoints at steps 4 and 8 (and at the end)
+  o.log_every = 1;
   FinetuneResult full = finetune(o);
-  // the same run, stopped after step 4 (Ctrl-C), then resumed
+  // the same run, stopped at step 6 (a NaN), then resumed from checkpoint-4
   o.out = t / "part";
-  o.eval_every = 4;  // a checkpoint at step 4
-  o.inject_nan_at_step = 5;
+  o.inject_nan_at_step = 6;
   CHECK_THROWS_AS(finetune(o), Error);
   CHECK(fs::exists(t / "part/checkpoint-4/trainer_state.json"));
   o.inject_nan_at_step = 0;
@@ -166,7 +187,46 @@ TEST_CASE("an interrupted run resumes from its checkpoint and ends where an unin
   FinetuneResult rest = finetune(o);
   CHECK(rest.steps == full.steps);
   REQUIRE(rest.losses.size() == full.losses.size() - 4);
-  for (size_t i = 0; i < rest.losses.size(); ++i) CHECK(rest.losses[i] == doctest::Approx(full.losses[i + 4]).epsilon(1e-4));
+  for (size_t i = 0; i < rest.losses.size(); ++i) {
+    INFO("step " << i + 5 << ": straight " << full.losses[i + 4] << ", resumed " << rest.losses[i]);
+    CHECK(bitwise_equal(rest.losses[i], full.losses[i + 4]));
+  }
+  CHECK(bert::read_file(t / "full/best/model.safetensors") == bert::read_file(t / "part/best/model.safetensors"));
+  // metrics.jsonl: each step once (step 5 was logged before the NaN, and again after the
+  // resume), with the straight run's losses
+  const auto a = train_losses(t / "full/metrics.jsonl"), b = train_losses(t / "part/metrics.jsonl");
+  CHECK(a.size() == 12);
+  CHECK(b.size() == a.size());
+  for (auto& [step, loss] : a) CHECK((b.count(step) && bitwise_equal(b.at(step), loss)));
+}
+
+TEST_CASE("--resume with other flags than the run had names each flag that differs") {
+  TempDir t("ft-resume-flags");
+  testing::make_tiny_model(t / "base", -1);
+  FinetuneOptions o = quick("classify", t / "base", t / "run");
+  o.train = D + "sst2_train.tsv";
+  o.epochs = 1;
+  o.eval_every = 2;
+  o.inject_nan_at_step = 3;
+  CHECK_THROWS_AS(finetune(o), Error);
+  o.inject_nan_at_step = 0;
+  o.resume = true;
+  o.lr = 1e-3;
+  o.seed = 4;
+  std::string msg;
+  try {
+    finetune(o);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  INFO(msg);
+  CHECK(msg.find("other flags") != std::string::npos);
+  CHECK(msg.find("--lr: 0.002 in that run, 0.001 now") != std::string::npos);
+  CHECK(msg.find("--seed: 3 in that run, 4 now") != std::string::npos);
+  CHECK(msg.find("--batch-size") == std::string::npos);  // the same: not named
+  o.lr = 2e-3;
+  o.seed = 3;
+  CHECK(finetune(o).steps == 6);
 }
 
 TEST_CASE("bad input: missing files, empty data, unknown labels, too long max_length") {
