@@ -369,7 +369,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
              " head, but the data has " + std::to_string(num_labels) + " labels (start from the encoder folder instead)");
     }
     bert::LoadInfo info;
-    model = bert::from_pretrained(source, task, &info, num_labels, o.seed);
+    model = bert::from_pretrained(source, task, &info, num_labels, o.seed, /*new_head=*/resume_from.empty());
     if (!info.newly_initialized.empty() && resume_from.empty()) {
       std::string s;
       for (auto& n : info.newly_initialized) s += (s.empty() ? "" : ", ") + n;
