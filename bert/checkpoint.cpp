@@ -257,7 +257,9 @@ static void write_folder(const std::string& dir, const BertConfig& config, const
   make_dirs(tmp);
   try {
     write_all(tmp);
+    sync_dir(tmp);
     fs::rename(tmp, target);
+    sync_dir(parent.string());  // the rename survives a power cut
   } catch (const std::exception& e) {
     fs::remove_all(tmp, ec);
     throw Error(std::string("cannot save the model to ") + dir + ": " + e.what());
