@@ -1,7 +1,7 @@
 // bert/pretrain.h — BERT pre-training: masked LM + next sentence prediction (Devlin et al.
 // 2019, section 3.1 and appendix A.2), the loop behind `bertlab pretrain`.
 //
-// One optimizer step:
+// One optimizer step (the loop is bert/train/loop.h, shared with fine-tuning):
 //   for each of grad_accum micro-batches (batch_size examples from the ExampleStream):
 //     loss = MLM CE over the masked positions + NSP CE            (checked finite)
 //     (loss / grad_accum).backward()
