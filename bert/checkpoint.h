@@ -26,11 +26,16 @@ struct LoadInfo {
 LoadInfo load_weights(nn::Module& m, const std::string& safetensors_path, const std::vector<std::string>& tied = {});
 
 // A model of the given task from a folder. The config's labels decide num_labels unless
-// `num_labels` > 0 overrides it (a new head is then initialised). Weights absent from the
-// file are initialised as BERT does, from `seed`.
+// `num_labels` > 0 overrides it. Every weight the model needs must be in the file, with one
+// exception: with `new_head` (fine-tuning, continued pre-training) a task head the file lacks
+// (the weights outside "bert.", and the pooler) is initialised as BERT does, from `seed`, and
+// listed in info->newly_initialized. Anything else missing is an error naming it ("encoder
+// layers 2-3 (32 tensors) are not in DIR/model.safetensors ..."): inference on weights that
+// were never trained would only give chance answers.
 std::shared_ptr<BertPreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info = nullptr,
-                                                     int64_t num_labels = 0, uint64_t seed = 0);
-// The bare encoder (transformers.BertModel / AutoModel) from a folder.
+                                                     int64_t num_labels = 0, uint64_t seed = 0, bool new_head = false);
+// The bare encoder (transformers.BertModel / AutoModel) from a folder; a missing weight is an
+// error, except the pooler (a folder saved with add_pooling_layer=False), which embed never reads.
 std::shared_ptr<BertModel> bert_model_from_pretrained(const std::string& dir, LoadInfo* info = nullptr);
 
 // Writes dir/config.json and dir/model.safetensors (tied aliases left out, metadata

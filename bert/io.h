@@ -32,6 +32,9 @@ std::string read_file(const std::string& path);  // throws naming the path
 // Creates a directory and its parents (no error when it exists); throws naming the path.
 void make_dirs(const std::string& path);
 bool file_exists(const std::string& path);
+// fsyncs a directory, so that a rename or a new file in it survives a power cut (best effort:
+// some filesystems refuse; a crash of the process alone never needs it).
+void sync_dir(const std::string& dir);
 bool dir_exists(const std::string& path);
 
 }  // namespace bertlab::bert

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <vector>
 
 #include "bert/io.h"
@@ -61,6 +62,24 @@ void MetricsLog::write(const nlohmann::json& record) {
     fail("cannot write metrics log " + path_ + ": " + std::strerror(errno));
 }
 
+// metrics.jsonl without the records past `step` (a resumed run writes them again).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!bert::file_exists(path)) return;
+  std::istringstream in(bert::read_file(path));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.contains("step") && j["step"].is_number() && j["step"].get<int64_t>() > step) continue;
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a torn last line
+    }
+    kept += line + "\n";
+  }
+  bert::write_file_atomic(path, kept);
+}
+
 // --- checkpoints ----------------------------------------------------------------------
 
 nlohmann::json TrainerState::to_json() const {
@@ -102,12 +121,20 @@ static int64_t checkpoint_step(const fs::path& p) {
   return std::stoll(digits);
 }
 
+// A checkpoint folder counts only with every file in it: a folder is renamed into place only
+// once complete (save_checkpoint), so this also guards against folders made by other tools.
+static bool complete_checkpoint(const fs::path& dir) {
+  for (const char* f : {"config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json"})
+    if (!bert::file_exists((dir / f).string())) return false;
+  return true;
+}
+
 static std::vector<std::pair<int64_t, fs::path>> checkpoints(const std::string& run_dir) {
   std::vector<std::pair<int64_t, fs::path>> out;
   std::error_code ec;
   for (auto& e : fs::directory_iterator(run_dir, ec)) {
     int64_t s = checkpoint_step(e.path());
-    if (s >= 0 && e.is_directory() && fs::exists(e.path() / "trainer_state.json")) out.push_back({s, e.path()});
+    if (s >= 0 && e.is_directory() && complete_checkpoint(e.path())) out.push_back({s, e.path()});
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -118,21 +145,47 @@ std::string latest_checkpoint(const std::string& run_dir) {
   return c.empty() ? "" : c.back().second.string();
 }
 
+// Folders under a temporary name (".checkpoint-<step>.tmp.<pid>", "...old...", "...deleting...",
+// ".best.tmp.<pid>") are left only by a process that died while writing or deleting them (a
+// kill -9, a power cut): never a checkpoint, removed by the next save.
+static void remove_leftovers(const std::string& run_dir, const std::string& prefix) {
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (auto& e : fs::directory_iterator(run_dir, ec))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) stale.push_back(e.path());
+  for (auto& p : stale) fs::remove_all(p, ec);
+}
+
+// Removes a folder without ever showing a half-deleted one under its name: renamed away first
+// (one atomic step), then deleted.
+static void remove_dir_atomically(const fs::path& dir, const std::string& hidden_name) {
+  std::error_code ec;
+  const fs::path away = dir.parent_path() / hidden_name;
+  fs::rename(dir, away, ec);
+  fs::remove_all(ec ? dir : away, ec);
+}
+
 std::string save_checkpoint(const std::string& run_dir, const bert::BertPreTrainedModel& model,
                             const nn::Optimizer& opt, const TrainerState& state, const bert::TokenizerFiles& tok,
                             int keep) {
   bert::make_dirs(run_dir);
-  const fs::path final_dir = fs::path(run_dir) / ("checkpoint-" + std::to_string(state.step));
-  const fs::path tmp = fs::path(run_dir) / (".checkpoint-" + std::to_string(state.step) + ".tmp." + std::to_string(::getpid()));
+  remove_leftovers(run_dir, ".checkpoint-");
+  const std::string name = "checkpoint-" + std::to_string(state.step), pid = std::to_string(::getpid());
+  const fs::path final_dir = fs::path(run_dir) / name;
+  const fs::path tmp = fs::path(run_dir) / ("." + name + ".tmp." + pid);
   std::error_code ec;
-  fs::remove_all(tmp, ec);
   try {
+    // Every file is written (and fsynced) in a folder no reader looks at; the folder then
+    // takes its name in one rename, and the run folder is fsynced so the rename survives a
+    // power cut. A kill at any moment leaves the earlier checkpoints as they were.
     bert::save_pretrained(model, tmp.string(), tok);
     safetensors::save((tmp / "optimizer.safetensors").string(), opt.state(),
                             {{"optimizer_steps", std::to_string(opt.steps_taken)}, {"lr", std::to_string(opt.lr)}});
     bert::write_file_atomic((tmp / "trainer_state.json").string(), state.to_json().dump(2) + "\n");
-    fs::remove_all(final_dir, ec);
+    bert::sync_dir(tmp.string());
+    if (fs::exists(final_dir)) remove_dir_atomically(final_dir, "." + name + ".old." + pid);
     fs::rename(tmp, final_dir);
+    bert::sync_dir(run_dir);
   } catch (const std::exception& e) {
     fs::remove_all(tmp, ec);
     throw Error(std::string("cannot save checkpoint ") + final_dir.string() + ": " + e.what());
@@ -141,7 +194,7 @@ std::string save_checkpoint(const std::string& run_dir, const bert::BertPreTrain
     auto all = checkpoints(run_dir);
     for (size_t i = 0; i + keep < all.size(); ++i) {
       if (!state.best_checkpoint.empty() && fs::path(state.best_checkpoint) == all[i].second) continue;
-      fs::remove_all(all[i].second, ec);
+      remove_dir_atomically(all[i].second, "." + all[i].second.filename().string() + ".deleting." + pid);
     }
   }
   return final_dir.string();
@@ -150,8 +203,8 @@ std::string save_checkpoint(const std::string& run_dir, const bert::BertPreTrain
 void publish(const std::string& checkpoint_dir, const std::string& run_dir, const std::string& name) {
   const fs::path target = fs::path(run_dir) / name;
   const fs::path tmp = fs::path(run_dir) / ("." + name + ".tmp." + std::to_string(::getpid()));
+  remove_leftovers(run_dir, "." + name + ".tmp.");
   std::error_code ec;
-  fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);
   if (ec) fail("cannot create " + tmp.string() + ": " + ec.message());
   for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"}) {
@@ -167,6 +220,7 @@ void publish(const std::string& checkpoint_dir, const std::string& run_dir, cons
   if (fs::exists(target)) fs::rename(target, old, ec);
   fs::rename(tmp, target, ec);
   if (ec) fail("cannot publish " + target.string() + ": " + ec.message());
+  bert::sync_dir(run_dir);
   fs::remove_all(old, ec);
 }
 

@@ -172,12 +172,8 @@ TEST_CASE("a full disk (ulimit -f) fails with a message, exit 1, and no half-wri
   CHECK(r.status == 1);
   CHECK(r.out.find("cannot save checkpoint") != std::string::npos);
   CHECK(r.out.find("File too large") != std::string::npos);
-  for (auto& e : std::filesystem::directory_iterator(t / "run")) {
-    const std::string name = e.path().filename().string();
-    CAPTURE(name);
-    CHECK(name.rfind("checkpoint-", 0) != 0);
-    CHECK(name.find(".tmp.") == std::string::npos);
-  }
+  // the run failed before its first checkpoint: the folder it created is gone
+  CHECK(!std::filesystem::exists(t / "run"));
 }
 
 TEST_CASE("Ctrl-C (SIGINT) saves a checkpoint, exits 130, and --resume continues") {

@@ -6,8 +6,11 @@
 
 #include <sys/resource.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
 #include "bert/checkpoint.h"
@@ -66,6 +69,31 @@ std::string corpus(const TempDir& t) {
 }
 
 bool bitwise_equal(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+
+// Runs `fn` with stderr sent to a temporary file and returns what it wrote.
+template <class F>
+std::string capture_stderr(F fn) {
+  std::fflush(stderr);
+  std::FILE* tmp = std::tmpfile();
+  REQUIRE(tmp != nullptr);
+  const int saved = ::dup(2);
+  ::dup2(::fileno(tmp), 2);
+  try {
+    fn();
+  } catch (...) {
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    throw;
+  }
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::string out;
+  std::rewind(tmp);
+  for (int c; (c = std::fgetc(tmp)) != EOF;) out += (char)c;
+  std::fclose(tmp);
+  return out;
+}
 
 }  // namespace
 
@@ -263,6 +291,32 @@ TEST_CASE("--max-minutes stops on time, saves a checkpoint and the final model")
   REQUIRE(fs::exists(t / "run/final/config.json"));
   auto m = from_pretrained(t / "run/final", Task::PreTraining);
   CHECK(m->config.hidden_size == 32);
+}
+
+TEST_CASE("a run stopped by its time budget says so; progress = false prints no progress lines") {
+  TempDir t("budget");
+  PretrainOptions o = tiny_run(corpus(t), t / "run");
+  o.steps = 0;
+  o.max_minutes = 0.3 / 60;
+  o.quiet = false;
+  o.progress_tty = 0;
+  o.log_every = 1;
+  PretrainResult r;
+  const std::string err = capture_stderr([&] { r = run_pretraining(o); });
+  INFO(err);
+  CHECK(r.time_up);
+  CHECK(err.find("pretrain: stopped at step " + std::to_string(r.step) +
+                 ": the time budget (--max-minutes 0.005) was reached") != std::string::npos);
+  CHECK(err.find("pretrain step 1 |") != std::string::npos);  // the time budget's progress lines
+
+  o.out = t / "quiet";
+  o.progress = false;
+  o.steps = 2;
+  o.max_minutes = 0;
+  const std::string quiet = capture_stderr([&] { run_pretraining(o); });
+  INFO(quiet);
+  CHECK(quiet.find("pretrain step") == std::string::npos);
+  CHECK(quiet.find("pretrain: batch 4") != std::string::npos);  // the summary lines stay
 }
 
 TEST_CASE("bad input: a clear message, and no run folder or checkpoint left behind") {
