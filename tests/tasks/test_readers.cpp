@@ -224,4 +224,21 @@ TEST_CASE("SQuAD v1.1: examples, answers in code points, and bad files") {
   CHECK_THROWS_WITH_AS(read_squad(t / "far.json"), doctest::Contains("question y: answer_start 2 + 3 characters lies outside its context (4 characters)"), Error);
   write_text(t / "empty.json", R"({"data": []})");
   CHECK_THROWS_WITH_AS(read_squad(t / "empty.json"), doctest::Contains("empty.json: no questions"), Error);
+  // answer_start + length used to overflow and wrap below the context's length
+  write_text(t / "huge.json",
+             R"({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "z", "question": "q", "answers": [{"text": "ab", "answer_start": 9223372036854775807}]}]}]}]})");
+  CHECK_THROWS_WITH_AS(read_squad(t / "huge.json"), doctest::Contains("huge.json: question z: answer_start 9223372036854775807 + 2 characters lies outside its context (3 characters)"), Error);
+  // above 2^63 - 1: used to be reported as answer_start -1
+  write_text(t / "wrap.json",
+             R"({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "w", "question": "q", "answers": [{"text": "ab", "answer_start": 18446744073709551615}]}]}]}]})");
+  CHECK_THROWS_WITH_AS(read_squad(t / "wrap.json"), doctest::Contains("question w: answer_start 18446744073709551615 + 2"), Error);
+  write_text(t / "neg.json",
+             R"({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "n", "question": "q", "answers": [{"text": "ab", "answer_start": -1}]}]}]}]})");
+  CHECK_THROWS_WITH_AS(read_squad(t / "neg.json"), doctest::Contains("question n: answer_start -1 + 2"), Error);
+  // and the JSON error without nlohmann's "[json.exception.parse_error.101]"
+  try {
+    read_squad(t / "notjson.json");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("[json.exception") == std::string::npos);
+  }
 }
