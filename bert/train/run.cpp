@@ -95,19 +95,26 @@ nlohmann::json TrainerState::to_json() const {
 }
 
 TrainerState TrainerState::from_json(const nlohmann::json& j, const std::string& where) {
+  using bert::json_int;
   TrainerState s;
-  try {
-    s.step = j.at("step").get<int64_t>();
-    s.epoch = j.at("epoch").get<int64_t>();
-    s.data_position = j.at("data_position").get<int64_t>();
-    s.rng_seed = j.at("rng_seed").get<uint64_t>();
-    s.rng_offset = j.at("rng_offset").get<uint64_t>();
-    s.schedule_step = j.at("schedule_step").get<int64_t>();
-    s.best_metric = j.value("best_metric", -1e300);
-    s.best_checkpoint = j.value("best_checkpoint", std::string());
-    s.extra = j.value("extra", nlohmann::json::object());
-  } catch (const nlohmann::json::exception& e) {
-    fail(where + ": invalid trainer state: " + e.what());
+  if (!j.is_object()) fail(where + ": invalid trainer state: expected a JSON object");
+  auto non_negative = [&](const char* key) {
+    const int64_t v = json_int(j, key, where);
+    if (v < 0) fail(where + ": key \"" + std::string(key) + "\" is " + std::to_string(v) + ", expected >= 0");
+    return v;
+  };
+  s.step = non_negative("step");
+  s.epoch = non_negative("epoch");
+  s.data_position = non_negative("data_position");
+  s.rng_seed = bert::json_uint(j, "rng_seed", where);
+  s.rng_offset = bert::json_uint(j, "rng_offset", where);
+  s.schedule_step = non_negative("schedule_step");
+  // optional keys; nlohmann writes a NaN best_metric as null, read back as "none yet"
+  if (j.contains("best_metric") && !j["best_metric"].is_null()) s.best_metric = bert::json_number(j, "best_metric", where);
+  if (j.contains("best_checkpoint")) s.best_checkpoint = bert::json_string(j, "best_checkpoint", where);
+  if (j.contains("extra")) {
+    s.extra = j["extra"];
+    if (!s.extra.is_object()) fail(where + ": key \"extra\" must be a JSON object");
   }
   return s;
 }
@@ -117,7 +124,8 @@ static int64_t checkpoint_step(const fs::path& p) {
   const std::string prefix = "checkpoint-";
   if (name.rfind(prefix, 0) != 0) return -1;
   const std::string digits = name.substr(prefix.size());
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return -1;
+  // 18 digits fit in int64 (std::stoll would throw std::out_of_range on a longer name)
+  if (digits.empty() || digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return -1;
   return std::stoll(digits);
 }
 
@@ -224,20 +232,26 @@ void publish(const std::string& checkpoint_dir, const std::string& run_dir, cons
   fs::remove_all(old, ec);
 }
 
+// The "optimizer_steps" metadata of optimizer.safetensors: a decimal count (std::stoll
+// would throw a bare std::invalid_argument on anything else).
+static int64_t optimizer_steps(const std::map<std::string, std::string>& meta, const std::string& path) {
+  auto it = meta.find("optimizer_steps");
+  if (it == meta.end()) return 0;
+  const std::string& v = it->second;
+  if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), ::isdigit))
+    fail(path + ": metadata \"optimizer_steps\" is \"" + v + "\", not a non-negative integer");
+  return std::stoll(v);
+}
+
 TrainerState load_checkpoint_state(const std::string& dir, nn::Optimizer& opt) {
   const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(bert::read_file(state_path));
-  } catch (const nlohmann::json::parse_error& e) {
-    fail(state_path + ": invalid JSON: " + e.what());
-  }
+  const nlohmann::json j = bert::read_json_file(state_path);
   TrainerState s = TrainerState::from_json(j, state_path);
   safetensors::File f((fs::path(dir) / "optimizer.safetensors").string());
   std::map<std::string, Tensor> st;
   for (auto& n : f.names()) st[n] = f.load(n);
   opt.load_state(st);
-  opt.steps_taken = std::stoll(f.metadata().count("optimizer_steps") ? f.metadata().at("optimizer_steps") : "0");
+  opt.steps_taken = optimizer_steps(f.metadata(), (fs::path(dir) / "optimizer.safetensors").string());
   return s;
 }
 

@@ -2,6 +2,7 @@
 // prefixes, legacy names, tied weights, new heads, mismatches, atomic saves, bad configs.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -138,6 +139,101 @@ TEST_CASE("config.json round trip keeps unknown keys; bad configs name the key")
   j = c.to_json();
   j["model_type"] = "gpt2";
   CHECK_THROWS_WITH_AS(BertConfig::from_json(j), doctest::Contains("expected \"bert\""), Error);
+}
+
+TEST_CASE("config sizes have upper bounds: a vocab_size that overflows the parameter count is refused") {
+  nlohmann::json j = {{"vocab_size", 4611686018427387904LL}, {"hidden_size", 4}, {"num_attention_heads", 1}};
+  // 2^62 x 4 used to wrap to 0, and the model was reported with 204 parameters
+  CHECK_THROWS_WITH_AS(BertConfig::from_json(j, "x/config.json"),
+                       doctest::Contains("x/config.json: config: vocab_size is 4611686018427387904, more than the limit 16777216"), Error);
+  struct Case {
+    const char* key;
+    int64_t value;
+    const char* limit;
+  };
+  for (Case k : {Case{"hidden_size", 1 << 20, "65536"}, Case{"num_hidden_layers", 5000, "1024"},
+                 Case{"intermediate_size", 1 << 30, "262144"}, Case{"max_position_embeddings", int64_t(1) << 40, "1048576"},
+                 Case{"type_vocab_size", 1 << 20, "65536"}, Case{"num_attention_heads", 1024, "768"}}) {
+    CAPTURE(k.key);
+    nlohmann::json c = BertConfig().to_json();
+    c[k.key] = k.value;
+    CHECK_THROWS_WITH_AS(BertConfig::from_json(c), doctest::Contains((std::string(k.key) + " is " + std::to_string(k.value) + ", more than the limit " + k.limit).c_str()), Error);
+  }
+  // each field within its bound, but together too many parameters
+  nlohmann::json huge = BertConfig().to_json();
+  huge["vocab_size"] = 1 << 24;
+  huge["hidden_size"] = 1 << 16;
+  huge["num_attention_heads"] = 1;
+  CHECK_THROWS_WITH_AS(BertConfig::from_json(huge), doctest::Contains("parameters, more than the limit 1099511627776"), Error);
+  // an unsigned above 2^63 - 1 used to wrap to a negative number ("must be positive, got -1")
+  nlohmann::json u = BertConfig().to_json();
+  u["vocab_size"] = 18446744073709551615ULL;
+  CHECK_THROWS_WITH_AS(BertConfig::from_json(u), doctest::Contains("key \"vocab_size\" is 18446744073709551615, too large for a 64-bit integer"), Error);
+  BertConfig c;
+  CHECK_THROWS_WITH_AS(c.set_num_labels(int64_t(1) << 40), doctest::Contains("num_labels is 1099511627776, more than the limit 1048576"), Error);
+  // bert-large is well inside every bound
+  CHECK_NOTHROW(BertConfig::preset("bert-large").validate());
+}
+
+TEST_CASE("config range checks fail on NaN and infinity, naming the key") {
+  const double nan = std::nan(""), inf = HUGE_VAL;
+  for (const char* key : {"hidden_dropout_prob", "attention_probs_dropout_prob"})
+    for (double v : {nan, 1.0, -0.1}) {
+      CAPTURE(key);
+      CAPTURE(v);
+      nlohmann::json j = BertConfig().to_json();
+      j[key] = v;
+      CHECK_THROWS_WITH_AS(BertConfig::from_json(j), doctest::Contains((std::string(key) + " is ").c_str()), Error);
+    }
+  BertConfig c;
+  c.classifier_dropout = nan;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("classifier_dropout is nan, outside [0, 1)"), Error);
+  c = BertConfig();
+  c.layer_norm_eps = nan;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("layer_norm_eps is nan"), Error);
+  c.layer_norm_eps = inf;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("layer_norm_eps is inf"), Error);
+  c = BertConfig();
+  c.initializer_range = nan;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("initializer_range is nan"), Error);
+  c.initializer_range = -1;
+  CHECK_THROWS_WITH_AS(c.validate(), doctest::Contains("initializer_range is -1"), Error);
+}
+
+TEST_CASE("config.json's dtype (transformers 5) and torch_dtype (4.x) are both read") {
+  nlohmann::json j = BertConfig().to_json();
+  j.erase("dtype");
+  CHECK(BertConfig::from_json(j).dtype == "float32");
+  j["torch_dtype"] = "bfloat16";
+  CHECK(BertConfig::from_json(j).dtype == "bfloat16");
+  j.erase("torch_dtype");
+  j["dtype"] = "float16";
+  BertConfig c = BertConfig::from_json(j);
+  CHECK(c.dtype == "float16");
+  // written back as "dtype", not kept twice in extra
+  CHECK(c.to_json()["dtype"] == "float16");
+  CHECK(!c.to_json().contains("torch_dtype"));
+  CHECK(!c.extra.contains("dtype"));
+  j["dtype"] = nullptr;  // transformers writes null when it was never set
+  CHECK(BertConfig::from_json(j).dtype == "float32");
+  j["dtype"] = "int8";
+  CHECK_THROWS_WITH_AS(BertConfig::from_json(j, "m/config.json"),
+                       doctest::Contains("m/config.json: key \"dtype\" is \"int8\", expected \"float32\", \"bfloat16\" or \"float16\""), Error);
+  j.erase("dtype");
+  j["torch_dtype"] = 32;
+  CHECK_THROWS_WITH_AS(BertConfig::from_json(j, "m/config.json"), doctest::Contains("m/config.json: key \"torch_dtype\" must be a string"), Error);
+}
+
+TEST_CASE("a config.json that is not JSON names the file without nlohmann's prefix") {
+  TempDir tmp;
+  const std::string path = (tmp.path / "config.json").string();
+  write_file_atomic(path, "{\"vocab_size\": 12,");
+  CHECK_THROWS_WITH_AS(BertConfig::load(path), doctest::Contains((path + ": invalid JSON: parse error at line 1").c_str()), Error);
+  try {
+    BertConfig::load(path);
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("[json.exception") == std::string::npos);
+  }
 }
 
 TEST_CASE("missing weights and pickle checkpoints get a clear message") {

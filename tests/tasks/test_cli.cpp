@@ -163,6 +163,22 @@ TEST_CASE("bad input exits non-zero with a clear message") {
   }
 }
 
+TEST_CASE("sizes that overflow and QA options out of range exit 1 with a message naming them") {
+  TempDir t("cli-sizes");
+  // 2^62 x 4 wrapped to 0: `info` used to report 204 parameters
+  testing::write_text(t / "config.json", R"({"vocab_size": 4611686018427387904, "hidden_size": 4, "num_attention_heads": 1})");
+  Result info = run("info --config " + t / "config.json" + " --json");
+  CHECK(info.status == 1);
+  CHECK(info.out.find("bertlab: error: " + t / "config.json" + ": config: vocab_size is 4611686018427387904, more than the limit 16777216") != std::string::npos);
+  CHECK(info.out.find("total") == std::string::npos);
+
+  testing::make_tiny_model(t / "base", -1);
+  Result q0 = run("finetune qa --model " + t / "base" + " --train tests/data/tasks/squad_tiny.json --max-query-length 0 --doc-stride 16 --epochs 1 --no-progress --out " + t / "run");
+  INFO(q0.out);
+  CHECK(q0.status == 1);
+  CHECK(q0.out.find("--max-query-length must be at least 1, got 0") != std::string::npos);
+}
+
 TEST_CASE("a full disk (ulimit -f) fails with a message, exit 1, and no half-written checkpoint") {
   TempDir t("cli-full");
   testing::make_tiny_model(t / "base", -1);
