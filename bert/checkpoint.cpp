@@ -152,6 +152,7 @@ void TokenizerFiles::set_options(const tokenizer::TokenizerOptions& o) {
   strip_accents = o.strip_accents;
   tokenize_chinese_chars = o.tokenize_chinese_chars;
   model_max_length = (int64_t)o.model_max_length;
+  additional_special_tokens = o.additional_special_tokens;
 }
 
 // vocab.txt, tokenizer.json and tokenizer_config.json of `tok` into folder d.
@@ -162,6 +163,7 @@ static void write_tokenizer_files(const std::string& d, const TokenizerFiles& to
   o.do_lower_case = tok.do_lower_case;
   o.strip_accents = tok.strip_accents;
   o.tokenize_chinese_chars = tok.tokenize_chinese_chars;
+  o.additional_special_tokens = tok.additional_special_tokens;
   write_file_atomic((fs::path(d) / "vocab.txt").string(), text);
   write_file_atomic((fs::path(d) / "tokenizer.json").string(), tokenizer::to_tokenizer_json(vocab, o));
   nlohmann::json tc = {{"tokenizer_class", "BertTokenizer"},
@@ -174,6 +176,7 @@ static void write_tokenizer_files(const std::string& d, const TokenizerFiles& to
                        {"mask_token", "[MASK]"},
                        {"tokenize_chinese_chars", tok.tokenize_chinese_chars},
                        {"strip_accents", tok.strip_accents ? nlohmann::json(*tok.strip_accents) : nlohmann::json(nullptr)}};
+  if (!tok.additional_special_tokens.empty()) tc["additional_special_tokens"] = tok.additional_special_tokens;
   write_file_atomic((fs::path(d) / "tokenizer_config.json").string(), tc.dump(2) + "\n");
 }
 

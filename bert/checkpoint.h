@@ -51,6 +51,7 @@ struct TokenizerFiles {
   std::string vocab_text;      // the vocab.txt text itself; used instead of vocab_file when set
   std::optional<bool> strip_accents;  // unset: strip accents exactly when lowercasing
   bool tokenize_chinese_chars = true;
+  std::vector<std::string> additional_special_tokens;  // e.g. "[E1]": kept special in both files
   // These fields from a tokenizer's options (what from_pretrained read).
   void set_options(const tokenizer::TokenizerOptions& o);
 };

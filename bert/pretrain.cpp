@@ -321,6 +321,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   if (!tok_dir.empty()) {
     tok_files.strip_accents = tok->options().strip_accents;
     tok_files.tokenize_chinese_chars = tok->options().tokenize_chinese_chars;
+    tok_files.additional_special_tokens = tok->options().additional_special_tokens;
   }
   tok_files.model_max_length = cfg.max_position_embeddings;
   int64_t saved_step = ckpt.empty() ? -1 : state.step;
