@@ -14,6 +14,7 @@
 #include "ops/ops.h"
 #include "bert/io.h"
 #include "bert/safetensors.h"
+#include "tokenizer/tokenizer_json.h"
 
 namespace bertlab::bert {
 
@@ -224,24 +225,44 @@ std::string saved_architecture(const std::string& dir) {
   return c.architectures.empty() ? "" : c.architectures.front();
 }
 
+void TokenizerFiles::set_options(const tokenizer::TokenizerOptions& o) {
+  do_lower_case = o.do_lower_case;
+  strip_accents = o.strip_accents;
+  tokenize_chinese_chars = o.tokenize_chinese_chars;
+  model_max_length = (int64_t)o.model_max_length;
+  additional_special_tokens = o.additional_special_tokens;
+}
+
+// vocab.txt, tokenizer.json and tokenizer_config.json of `tok` into folder d.
+static void write_tokenizer_files(const std::string& d, const TokenizerFiles& tok) {
+  const std::string text = !tok.vocab_text.empty() ? tok.vocab_text : read_file(tok.vocab_file);
+  const tokenizer::Vocab vocab = tokenizer::parse_vocab(text, tok.vocab_text.empty() ? tok.vocab_file : "vocab.txt");
+  tokenizer::TokenizerOptions o;
+  o.do_lower_case = tok.do_lower_case;
+  o.strip_accents = tok.strip_accents;
+  o.tokenize_chinese_chars = tok.tokenize_chinese_chars;
+  o.additional_special_tokens = tok.additional_special_tokens;
+  write_file_atomic((fs::path(d) / "vocab.txt").string(), text);
+  write_file_atomic((fs::path(d) / "tokenizer.json").string(), tokenizer::to_tokenizer_json(vocab, o));
+  nlohmann::json tc = {{"tokenizer_class", "BertTokenizer"},
+                       {"do_lower_case", tok.do_lower_case},
+                       {"model_max_length", tok.model_max_length},
+                       {"unk_token", "[UNK]"},
+                       {"sep_token", "[SEP]"},
+                       {"pad_token", "[PAD]"},
+                       {"cls_token", "[CLS]"},
+                       {"mask_token", "[MASK]"},
+                       {"tokenize_chinese_chars", tok.tokenize_chinese_chars},
+                       {"strip_accents", tok.strip_accents ? nlohmann::json(*tok.strip_accents) : nlohmann::json(nullptr)}};
+  if (!tok.additional_special_tokens.empty()) tc["additional_special_tokens"] = tok.additional_special_tokens;
+  write_file_atomic((fs::path(d) / "tokenizer_config.json").string(), tc.dump(2) + "\n");
+}
+
 static void write_folder(const std::string& dir, const BertConfig& config, const nn::NamedTensors& tensors,
                          const TokenizerFiles& tok) {
   auto write_all = [&](const std::string& d) {
     safetensors::save((fs::path(d) / "model.safetensors").string(), tensors, {{"format", "pt"}});
-    if (!tok.vocab_file.empty()) {
-      write_file_atomic((fs::path(d) / "vocab.txt").string(), read_file(tok.vocab_file));
-      nlohmann::json tc = {{"tokenizer_class", "BertTokenizer"},
-                           {"do_lower_case", tok.do_lower_case},
-                           {"model_max_length", tok.model_max_length},
-                           {"unk_token", "[UNK]"},
-                           {"sep_token", "[SEP]"},
-                           {"pad_token", "[PAD]"},
-                           {"cls_token", "[CLS]"},
-                           {"mask_token", "[MASK]"},
-                           {"tokenize_chinese_chars", true},
-                           {"strip_accents", nullptr}};
-      write_file_atomic((fs::path(d) / "tokenizer_config.json").string(), tc.dump(2) + "\n");
-    }
+    if (!tok.vocab_file.empty() || !tok.vocab_text.empty()) write_tokenizer_files(d, tok);
     config.save((fs::path(d) / "config.json").string());  // last: its presence marks a complete folder
   };
   if (dir_exists(dir)) {

@@ -19,6 +19,7 @@
 #include "bert/train/run.h"
 #include "nn/optim.h"
 #include "ops/ops.h"
+#include "tokenizer/tokenizer_json.h"
 
 namespace bertlab::bert {
 
@@ -167,7 +168,9 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
     model = std::dynamic_pointer_cast<BertForPreTraining>(m);
     if (!model) fail("pretrain: " + dir + " did not load as BertForPreTraining");
     if (ckpt.empty() && !info.newly_initialized.empty()) say("pretrain: " + info.summary());
-    if (vocab_file.empty() && file_exists((fs::path(dir) / "vocab.txt").string())) tok_dir = dir;
+    if (vocab_file.empty() && (file_exists((fs::path(dir) / "vocab.txt").string()) ||
+                               file_exists((fs::path(dir) / "tokenizer.json").string())))
+      tok_dir = dir;
   } else {
     if (!o.config) fail("pretrain: no model: give --config (a preset or config.json) or --model DIR");
     o.config->validate();
@@ -183,9 +186,11 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
 
   // --- tokenizer and data ------------------------------------------------------------
   std::shared_ptr<tokenizer::BertTokenizer> tok;
+  std::string vocab_text;  // the vocabulary a folder's tokenizer.json holds (transformers 5 writes no vocab.txt)
   if (!tok_dir.empty()) {
     tok = std::make_shared<tokenizer::BertTokenizer>(tokenizer::BertTokenizer::from_pretrained(tok_dir));
     vocab_file = (fs::path(tok_dir) / "vocab.txt").string();
+    if (file_exists((fs::path(tok_dir) / "tokenizer.json").string())) vocab_text = tokenizer::to_vocab_txt(tok->vocab());
     lower = tok->options().do_lower_case;
   } else {
     if (vocab_file.empty()) fail("pretrain: no vocabulary: give --vocab FILE");
@@ -288,7 +293,13 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
 
   TokenizerFiles tok_files;
   tok_files.vocab_file = vocab_file;
+  tok_files.vocab_text = vocab_text;
   tok_files.do_lower_case = lower;
+  if (!tok_dir.empty()) {
+    tok_files.strip_accents = tok->options().strip_accents;
+    tok_files.tokenize_chinese_chars = tok->options().tokenize_chinese_chars;
+    tok_files.additional_special_tokens = tok->options().additional_special_tokens;
+  }
   tok_files.model_max_length = cfg.max_position_embeddings;
   auto save = [&](int64_t step) {
     state.step = step;

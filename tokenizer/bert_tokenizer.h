@@ -50,6 +50,10 @@ struct TokenizerOptions {
 // Reads tokenizer_config.json (and special_tokens_map.json if present) of an HF model folder.
 // Unknown keys are ignored; a known key of the wrong type throws TokenizerError naming it.
 TokenizerOptions load_tokenizer_config(const std::filesystem::path& dir);
+// The same over the options read from tokenizer.json (tokenizer/tokenizer_json.h): the normalizer,
+// [UNK], [CLS] and [SEP] stay tokenizer.json's, and a key here that disagrees is an error.
+TokenizerOptions load_tokenizer_config(const std::filesystem::path& dir, const TokenizerOptions& from_tokenizer_json,
+                                       const std::filesystem::path& tokenizer_json_path);
 
 enum class Truncation { kNone, kLongestFirst, kOnlyFirst, kOnlySecond };
 enum class Padding { kNone, kLongest, kMaxLength };
@@ -87,7 +91,9 @@ class BertTokenizer {
   // a special token that is not in it.
   BertTokenizer(const std::filesystem::path& vocab_file, TokenizerOptions options = {});
   BertTokenizer(Vocab vocab, TokenizerOptions options = {});
-  // From an HF model folder: vocab.txt + tokenizer_config.json (+ special_tokens_map.json).
+  // From an HF model folder: tokenizer.json when there is one (as AutoTokenizer prefers it;
+  // transformers 5 writes no vocab.txt), else vocab.txt; + tokenizer_config.json (+
+  // special_tokens_map.json). Throws TokenizerError naming the file and key.
   static BertTokenizer from_pretrained(const std::filesystem::path& dir);
 
   // One text, or a pair (question, context): [CLS] A [SEP] (B [SEP]).

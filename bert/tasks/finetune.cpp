@@ -20,6 +20,7 @@
 #include "bert/train/run.h"
 #include "nn/optim.h"
 #include "ops/ops.h"
+#include "tokenizer/tokenizer_json.h"
 
 namespace bertlab::tasks {
 
@@ -278,8 +279,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     tok.emplace(o.vocab, to);
     tok_files.vocab_file = o.vocab;
   }
-  tok_files.do_lower_case = tok->options().do_lower_case;
-  tok_files.model_max_length = (int64_t)tok->options().model_max_length;
+  tok_files.set_options(tok->options());
   bert::BertConfig config = !source.empty() ? bert::BertConfig::load((fs::path(source) / "config.json").string())
                             : bert::file_exists(o.config) ? bert::BertConfig::load(o.config)
                             : bert::dir_exists(o.config) ? bert::BertConfig::load((fs::path(o.config) / "config.json").string())
@@ -434,8 +434,9 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   // checkpoint that rotation deletes (a resumed run)
   {
     const std::string run_vocab = (fs::path(o.out) / "vocab.txt").string();
-    if (fs::absolute(tok_files.vocab_file) != fs::absolute(run_vocab))
-      bert::write_file_atomic(run_vocab, bert::read_file(tok_files.vocab_file));
+    // written from the tokenizer: a transformers 5 folder has tokenizer.json and no vocab.txt
+    if (fs::absolute(tok_files.vocab_file) != fs::absolute(run_vocab) || !fs::exists(run_vocab))
+      bert::write_file_atomic(run_vocab, tokenizer::to_vocab_txt(tok->vocab()));
     tok_files.vocab_file = run_vocab;
   }
   const std::string metrics_path = (fs::path(o.out) / "metrics.jsonl").string();

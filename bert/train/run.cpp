@@ -215,7 +215,7 @@ void publish(const std::string& checkpoint_dir, const std::string& run_dir, cons
   std::error_code ec;
   fs::create_directories(tmp, ec);
   if (ec) fail("cannot create " + tmp.string() + ": " + ec.message());
-  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"}) {
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer.json", "tokenizer_config.json"}) {
     fs::path src = fs::path(checkpoint_dir) / f;
     if (!fs::exists(src)) continue;
     fs::copy_file(src, tmp / f, fs::copy_options::overwrite_existing, ec);

@@ -3,7 +3,7 @@
 // A run folder holds:
 //   metrics.jsonl            one JSON object per logged step or evaluation (append-only)
 //   checkpoint-<step>/       a Hugging Face model folder (config.json, model.safetensors,
-//                            vocab.txt, tokenizer_config.json) plus
+//                            vocab.txt, tokenizer.json, tokenizer_config.json) plus
 //                              optimizer.safetensors   the optimizer's moments
 //                              trainer_state.json      step, epoch, schedule step, random
 //                                                      generator state, data position, ...

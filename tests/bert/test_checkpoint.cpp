@@ -10,6 +10,7 @@
 #include "bert/io.h"
 #include "bert/safetensors.h"
 #include "ops/ops.h"
+#include "tokenizer/tokenizer_json.h"
 
 using namespace bertlab;
 using namespace bertlab::bert;
@@ -119,6 +120,47 @@ TEST_CASE("save_pretrained then from_pretrained gives the same model; the folder
   // saving again over an existing folder replaces the files
   save_pretrained(*back, dir);
   CHECK(from_pretrained(dir, Task::PreTraining)->num_parameters() == src->num_parameters());
+}
+
+TEST_CASE("save_pretrained writes vocab.txt and tokenizer.json that tokenize alike; either one alone loads") {
+  // transformers 4 reads vocab.txt (or tokenizer.json), transformers 5 only tokenizer.json
+  TempDir tmp;
+  auto src = from_pretrained(kRoot + "BertForPreTraining", Task::PreTraining);
+  const fs::path dir = tmp.path / "saved";
+  TokenizerFiles tok;
+  tok.vocab_file = "data/vocab/bert-base-cased-vocab.txt";
+  tok.do_lower_case = false;
+  tok.strip_accents = true;  // options other than the defaults must survive both files
+  tok.tokenize_chinese_chars = false;
+  tok.model_max_length = 128;
+  tok.additional_special_tokens = {"[unused1]"};
+  save_pretrained(*src, dir.string(), tok);
+  REQUIRE(fs::exists(dir / "tokenizer.json"));
+  const auto tj = tokenizer::load_tokenizer_json(dir / "tokenizer.json");
+  CHECK_FALSE(tj.options.do_lower_case);
+  CHECK(tj.options.strip_accents == true);
+  CHECK_FALSE(tj.options.tokenize_chinese_chars);
+  CHECK(tj.vocab.size() == 28996);
+  const std::string text = "Café Crème 中文字 naïve [MASK] résumé x[unused1]y";
+  const auto ids = tokenizer::BertTokenizer::from_pretrained(dir).encode(text).ids;
+
+  fs::rename(dir / "tokenizer.json", tmp.path / "tokenizer.json");  // vocab.txt alone
+  const auto from_txt = tokenizer::BertTokenizer::from_pretrained(dir);
+  CHECK(from_txt.options().strip_accents == true);
+  CHECK_FALSE(from_txt.options().tokenize_chinese_chars);
+  CHECK(from_txt.options().model_max_length == 128);
+  CHECK(from_txt.encode(text).ids == ids);
+  CHECK(from_txt.tokenize("x[unused1]y") == std::vector<std::string>{"x", "[unused1]", "y"});
+
+  fs::rename(tmp.path / "tokenizer.json", dir / "tokenizer.json");  // tokenizer.json alone
+  fs::remove(dir / "vocab.txt");
+  const auto from_json = tokenizer::BertTokenizer::from_pretrained(dir);
+  CHECK(from_json.encode(text).ids == ids);
+  CHECK(from_json.options().model_max_length == 128);
+  CHECK(from_json.tokenize("x[unused1]y") == std::vector<std::string>{"x", "[unused1]", "y"});
+  tokenizer::TokenizerOptions plain;  // and the options matter for this text
+  plain.do_lower_case = false;
+  CHECK(tokenizer::BertTokenizer(from_json.vocab(), plain).encode(text).ids != ids);
 }
 
 TEST_CASE("config.json round trip keeps unknown keys; bad configs name the key") {

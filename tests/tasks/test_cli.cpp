@@ -85,6 +85,40 @@ TEST_CASE("finetune classify, eval classify and predict sentiment from the comma
   CHECK(s.out.find("two") != std::string::npos);
 }
 
+TEST_CASE("a folder as transformers 5 saves it (tokenizer.json, no vocab.txt) predicts and fine-tunes") {
+  TempDir t("cli-hf5");
+  testing::make_tiny_model(t / "m", (int)bert::Task::SequenceClassification, {"negative", "positive"});
+  const std::string texts = " \"a gorgeous film\" \"a dull, DULL film\"";
+  Result with_txt = run("predict sentiment --json --model " + t / "m" + texts);
+  REQUIRE_MESSAGE(with_txt.status == 0, with_txt.out);
+  std::filesystem::remove(std::filesystem::path(t / "m") / "vocab.txt");
+  Result p = run("predict sentiment --json --model " + t / "m" + texts);
+  REQUIRE_MESSAGE(p.status == 0, p.out);
+  CHECK(json_lines(p.out) == json_lines(with_txt.out));
+  CHECK(json_lines(p.out).size() == 2);
+
+  const std::string D = "tests/data/tasks/";
+  Result f = run("finetune classify --model " + t / "m" + " --train " + D + "sst2_train.tsv --dev " + D +
+                 "sst2_dev.tsv --epochs 1 --batch-size 32 --no-progress --out " + t / "run");
+  REQUIRE_MESSAGE(f.status == 0, f.out);
+  for (const char* file : {"vocab.txt", "tokenizer.json", "tokenizer_config.json"})
+    CHECK_MESSAGE(std::filesystem::exists(std::filesystem::path(t / "run/best") / file), file);
+
+  // the tokenizer files exactly as transformers 5.23 wrote them, beside a model of their vocab size
+  const std::filesystem::path golden = "tests/tokenizer/golden/hf5/uncased";
+  bert::BertConfig c = testing::tiny_config(1292);
+  c.set_labels({"negative", "positive"});
+  auto m = bert::make_model(bert::Task::SequenceClassification, c);
+  Generator g(3);
+  m->init_weights(g);
+  bert::save_pretrained(*m, t / "g");
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
+    std::filesystem::copy_file(golden / file, std::filesystem::path(t / "g") / file);
+  Result gp = run("predict sentiment --json --model " + t / "g" + texts);
+  REQUIRE_MESSAGE(gp.status == 0, gp.out);
+  CHECK(json_lines(gp.out).size() == 2);
+}
+
 TEST_CASE("predict ner --json and --html, predict qa from JSON lines on stdin") {
   TempDir t("cli-ner");
   testing::make_tiny_model(t / "ner", (int)bert::Task::TokenClassification, {"B-LOC", "B-PER", "I-LOC", "I-PER", "O"});

@@ -114,5 +114,5 @@ TEST_CASE("bad configs throw, naming file and key") {
   CHECK(err(R"([1, 2])").find("must hold a JSON object") != std::string::npos);
   CHECK(err(R"({"do_lower_case": true})").empty());
   TempDir empty("bertlab_test_vocab_empty");
-  CHECK(error_of([&] { tk::BertTokenizer::from_pretrained(empty.path); }).find("no vocab.txt") != std::string::npos);
+  CHECK(error_of([&] { tk::BertTokenizer::from_pretrained(empty.path); }).find("no tokenizer.json or vocab.txt") != std::string::npos);
 }
