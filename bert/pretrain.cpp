@@ -257,7 +257,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
                   ", now " + it.value().dump();
       fail("pretrain: --resume " + ckpt + " was made with other data options; give the same flags as that run:" + diff);
     }
-    stream.restore(state.extra.at("data"));
+    stream.restore(json_key(state.extra, "data", ckpt + "/trainer_state.json: extra"), ckpt + "/trainer_state.json: extra.data");
     sched.set_step(state.schedule_step);
     default_generator().seed = state.rng_seed;
     default_generator().offset = state.rng_offset;

@@ -240,9 +240,9 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   if (o.out.empty()) fail("finetune: no output folder (--out)");
   if (o.epochs <= 0) fail("finetune: --epochs must be positive");
   if (o.grad_accum <= 0) fail("finetune: --grad-accum must be positive");
-  if (o.warmup_ratio < 0 || o.warmup_ratio > 1) fail("finetune: --warmup-ratio must be in [0, 1]");
+  if (!(o.warmup_ratio >= 0 && o.warmup_ratio <= 1)) fail("finetune: --warmup-ratio must be in [0, 1]");
   if (o.lr == 0) o.lr = qa ? 3e-5 : 5e-5;
-  if (o.lr < 0) fail("finetune: --lr must be positive");
+  if (!(o.lr > 0 && std::isfinite(o.lr))) fail("finetune: --lr must be a positive number");  // NaN fails too
   if (o.batch_size == 0) o.batch_size = qa ? 16 : 32;
   if (o.eval_batch_size == 0) o.eval_batch_size = qa ? 32 : 64;
   if (o.batch_size < 0 || o.eval_batch_size < 0) fail("finetune: batch sizes must be positive");
@@ -289,6 +289,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
          std::to_string(config.vocab_size));
   const int64_t max_len = resolve_max_length(o.task, o.max_length, config.max_position_embeddings);
   o.qa.max_seq_length = max_len;
+  if (qa) o.qa.validate();  // before anything is written to --out
 
   // --- data ----------------------------------------------------------------------------
   TrainSet ts;
@@ -301,9 +302,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     if (!label_names.empty()) {
       lm = LabelMap::from_names(label_names);
     } else {
-      std::vector<std::string> all;
-      for (auto& e : d.examples) all.push_back(e.label);
-      lm = LabelMap::build(all, o.label_names);
+      lm = LabelMap::build(d, o.label_names);  // a mix of integer and named labels names its line
     }
     label_names = lm.names;
     ClassifyFeatures f = classify_features(*tok, d, &lm, max_len);
