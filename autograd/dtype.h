@@ -20,7 +20,16 @@ inline bool is_floating(DType t) { return t != DType::Int64; }
 
 using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);  // "[2, 3]"
+// The number of elements of a shape. Throws if a dimension is negative or the product does
+// not fit in int64 (shape_numel names no op; checked_numel names `op` in its message).
 int64_t shape_numel(const Shape& s);
+// Sizes come from files and flags, so every product that decides an allocation or an offset
+// goes through these: they throw "op: ..." naming the shape instead of wrapping past 2^63.
+// checked_numel also refuses a shape whose non-zero dimensions multiply past int64 (an
+// empty [0, 2^62, 4] would still overflow its strides).
+int64_t checked_numel(const Shape& s, const char* op);
+int64_t checked_mul(int64_t a, int64_t b, const std::string& what);  // a, b >= 0
+int64_t checked_add(int64_t a, int64_t b, const std::string& what);  // a, b >= 0
 Shape contiguous_strides(const Shape& s);
 
 // A view's layout, in elements: what a kernel needs to walk a strided or broadcast tensor.

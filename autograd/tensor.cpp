@@ -44,10 +44,34 @@ std::string shape_str(const Shape& s) {
   for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
   return r + "]";
 }
-int64_t shape_numel(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t v : s) n *= v;
-  return n;
+int64_t checked_numel(const Shape& s, const char* op) {
+  // span is the product of the non-zero dimensions: the largest stride plus one. When it
+  // fits, the element count (0 or span) fits too.
+  int64_t span = 1;
+  bool empty = false;
+  for (int64_t v : s) {
+    if (v < 0) fail(std::string(op) + ": negative dimension in shape " + shape_str(s));
+    if (v == 0) empty = true;
+    else if (__builtin_mul_overflow(span, v, &span))
+      fail(std::string(op) + ": shape " + shape_str(s) +
+           " has more elements than a 64-bit size can count");
+  }
+  return empty ? 0 : span;
+}
+int64_t shape_numel(const Shape& s) { return checked_numel(s, "tensor size"); }
+int64_t checked_mul(int64_t a, int64_t b, const std::string& what) {
+  int64_t r = 0;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r))
+    fail(what + ": size " + std::to_string(a) + " x " + std::to_string(b) +
+         (a < 0 || b < 0 ? " has a negative factor" : " overflows a 64-bit size"));
+  return r;
+}
+int64_t checked_add(int64_t a, int64_t b, const std::string& what) {
+  int64_t r = 0;
+  if (a < 0 || b < 0 || __builtin_add_overflow(a, b, &r))
+    fail(what + ": size " + std::to_string(a) + " + " + std::to_string(b) +
+         (a < 0 || b < 0 ? " has a negative term" : " overflows a 64-bit size"));
+  return r;
 }
 Shape contiguous_strides(const Shape& s) {
   Shape st(s.size());
@@ -322,19 +346,21 @@ Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset)
 // ---------------------------------------------------------------------------------------
 // creation
 
-static void check_shape(const Shape& s, const char* op) {
-  for (int64_t v : s)
-    if (v < 0) fail(std::string(op) + ": negative dimension in shape " + shape_str(s));
+// The element count of a new tensor of shape s, checked (see checked_numel).
+static int64_t check_shape(const Shape& s, const char* op) {
   if ((int64_t)s.size() > kMaxDims)
     fail(std::string(op) + ": shape " + shape_str(s) + " has more than " +
          std::to_string(kMaxDims) + " dimensions");
+  return checked_numel(s, op);
 }
 
 Tensor empty(const Shape& shape, DType t, Device d) {
-  check_shape(shape, "empty");
+  const int64_t n = check_shape(shape, "empty");
+  const int64_t nbytes = checked_mul(n, (int64_t)dtype_size(t),
+                                     "empty: bytes of shape " + shape_str(shape));
   if (d == Device::CUDA) cuda::require("creating a CUDA tensor");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(t), d);
+  impl->storage = std::make_shared<Storage>((size_t)nbytes, d);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = t;
@@ -370,10 +396,10 @@ Tensor arange(int64_t n, DType t, Device d) {
 
 template <typename T>
 static Tensor from_host(const std::vector<T>& data, const Shape& shape, Device d) {
-  check_shape(shape, "from_vector");
-  if ((int64_t)data.size() != shape_numel(shape))
+  const int64_t n = check_shape(shape, "from_vector");
+  if ((int64_t)data.size() != n)
     fail("from_vector: " + std::to_string(data.size()) + " values do not fill shape " +
-         shape_str(shape) + " (" + std::to_string(shape_numel(shape)) + " elements)");
+         shape_str(shape) + " (" + std::to_string(n) + " elements)");
   Tensor x = empty(shape, dtype_of<T>(), Device::CPU);
   if (!data.empty()) std::memcpy(x.raw_data(), data.data(), data.size() * sizeof(T));
   return x.to(d);

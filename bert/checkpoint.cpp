@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iterator>
+#include <map>
 #include <set>
 
 #include "autograd/graph.h"
@@ -12,6 +14,7 @@
 #include "ops/ops.h"
 #include "bert/io.h"
 #include "bert/safetensors.h"
+#include "tokenizer/tokenizer_json.h"
 
 namespace bertlab::bert {
 
@@ -113,8 +116,59 @@ static void init_missing(nn::Module& m, const std::vector<std::string>& names, c
   }
 }
 
+// The weights a model needs that a file lacks, in words: "encoder layers 2-3 (32 tensors)",
+// "the embeddings (5 tensors)", "the pooler (2 tensors)", then head tensors by name.
+static std::string describe_missing(const std::vector<std::string>& names) {
+  std::map<int64_t, int64_t> layers;  // layer -> tensors missing
+  int64_t embeddings = 0, pooler = 0;
+  std::vector<std::string> others;
+  const std::string layer_prefix = "encoder.layer.";
+  for (const std::string& full : names) {
+    const std::string n = full.rfind("bert.", 0) == 0 ? full.substr(5) : full;  // a head model's or a BertModel's name
+    if (n.rfind(layer_prefix, 0) == 0) {
+      const size_t dot = n.find('.', layer_prefix.size());
+      ++layers[std::stoll(n.substr(layer_prefix.size(), dot - layer_prefix.size()))];
+    } else if (n.rfind("embeddings.", 0) == 0) {
+      ++embeddings;
+    } else if (n.rfind("pooler.", 0) == 0) {
+      ++pooler;
+    } else {
+      others.push_back(full);
+    }
+  }
+  std::vector<std::string> parts;
+  if (embeddings) parts.push_back("the embeddings (" + std::to_string(embeddings) + " tensors)");
+  if (!layers.empty()) {  // runs of consecutive layers: "encoder layers 2-3", "encoder layer 5"
+    std::string runs;
+    int64_t tensors = 0, count = 0;
+    for (auto it = layers.begin(); it != layers.end();) {
+      auto end = it;
+      int64_t last = it->first;
+      while (std::next(end) != layers.end() && std::next(end)->first == last + 1) ++end, ++last;
+      runs += (runs.empty() ? "" : ", ") + std::to_string(it->first) + (last > it->first ? "-" + std::to_string(last) : "");
+      count += last - it->first + 1;
+      it = std::next(end);
+    }
+    for (auto& [_, n] : layers) tensors += n;
+    parts.push_back(std::string(count > 1 ? "encoder layers " : "encoder layer ") + runs + " (" + std::to_string(tensors) +
+                    " tensors)");
+  }
+  if (pooler) parts.push_back("the pooler (" + std::to_string(pooler) + " tensors)");
+  for (size_t i = 0; i < others.size() && i < 8; ++i) parts.push_back(others[i]);
+  if (others.size() > 8) parts.push_back("and " + std::to_string(others.size() - 8) + " more");
+  std::string s;
+  for (size_t i = 0; i < parts.size(); ++i) s += (i ? ", " : "") + parts[i];
+  return s;
+}
+
+// A task head's own weights (and the pooler, which only the heads read): what fine-tuning a
+// pretrained encoder initialises anew, as transformers does with a warning.
+static bool is_head_weight(const std::string& name) {
+  return name.rfind("bert.", 0) != 0 || name.rfind("bert.pooler.", 0) == 0;
+}
+
 std::shared_ptr<BertPreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info,
-                                                     int64_t num_labels, uint64_t seed) {
+                                                     int64_t num_labels, uint64_t seed, bool new_head) {
   BertConfig c = BertConfig::load((fs::path(dir) / "config.json").string());
   if (num_labels > 0 && num_labels != c.num_labels()) c.set_num_labels(num_labels);
   std::shared_ptr<BertPreTrainedModel> model;
@@ -122,7 +176,22 @@ std::shared_ptr<BertPreTrainedModel> from_pretrained(const std::string& dir, Tas
     nn::SkipInitGuard no_init;  // every value is loaded or initialised below
     model = make_model(task, c);
   }
-  LoadInfo li = load_weights(*model, weights_file(dir), model->tied_names());
+  const std::string file = weights_file(dir);
+  LoadInfo li = load_weights(*model, file, model->tied_names());
+  // Missing encoder weights mean config.json and the weights describe different models: never
+  // guessed at. A missing head is new only when it is about to be trained.
+  std::vector<std::string> encoder;
+  for (const std::string& n : li.newly_initialized)
+    if (!is_head_weight(n)) encoder.push_back(n);
+  if (!encoder.empty())
+    fail(dir + ": " + describe_missing(encoder) + (encoder.size() == 1 ? " is" : " are") + " not in " + file +
+         ", though config.json (" + std::to_string(c.num_hidden_layers) + " layers, hidden " +
+         std::to_string(c.hidden_size) + ") asks for " + (encoder.size() == 1 ? "it" : "them") +
+         ": the config and the weights are of different models");
+  if (!li.newly_initialized.empty() && !new_head)
+    fail(dir + ": " + describe_missing(li.newly_initialized) + (li.newly_initialized.size() == 1 ? " is" : " are") +
+         " not in " + file + ": the folder has no trained " + task_class_name(task) +
+         " head (fine-tune it first: bertlab finetune)");
   init_missing(*model, li.newly_initialized, c, seed);
   if (info) *info = li;
   return model;
@@ -135,7 +204,17 @@ std::shared_ptr<BertModel> bert_model_from_pretrained(const std::string& dir, Lo
     nn::SkipInitGuard no_init;
     model = std::make_shared<BertModel>(c, true);
   }
-  LoadInfo li = load_weights(*model, weights_file(dir));
+  const std::string file = weights_file(dir);
+  LoadInfo li = load_weights(*model, file);
+  // The pooler is only read by the heads (embed pools the hidden states itself): a folder
+  // saved without it (BertModel(add_pooling_layer=False)) still loads; any other gap is an error.
+  std::vector<std::string> missing;
+  for (const std::string& n : li.newly_initialized)
+    if (n.rfind("pooler.", 0) != 0) missing.push_back(n);
+  if (!missing.empty())
+    fail(dir + ": " + describe_missing(missing) + (missing.size() == 1 ? " is" : " are") + " not in " + file +
+         ", though config.json (" + std::to_string(c.num_hidden_layers) + " layers, hidden " +
+         std::to_string(c.hidden_size) + ") asks for " + (missing.size() == 1 ? "it" : "them"));
   init_missing(*model, li.newly_initialized, c, 0);
   if (info) *info = li;
   return model;
@@ -146,24 +225,44 @@ std::string saved_architecture(const std::string& dir) {
   return c.architectures.empty() ? "" : c.architectures.front();
 }
 
+void TokenizerFiles::set_options(const tokenizer::TokenizerOptions& o) {
+  do_lower_case = o.do_lower_case;
+  strip_accents = o.strip_accents;
+  tokenize_chinese_chars = o.tokenize_chinese_chars;
+  model_max_length = (int64_t)o.model_max_length;
+  additional_special_tokens = o.additional_special_tokens;
+}
+
+// vocab.txt, tokenizer.json and tokenizer_config.json of `tok` into folder d.
+static void write_tokenizer_files(const std::string& d, const TokenizerFiles& tok) {
+  const std::string text = !tok.vocab_text.empty() ? tok.vocab_text : read_file(tok.vocab_file);
+  const tokenizer::Vocab vocab = tokenizer::parse_vocab(text, tok.vocab_text.empty() ? tok.vocab_file : "vocab.txt");
+  tokenizer::TokenizerOptions o;
+  o.do_lower_case = tok.do_lower_case;
+  o.strip_accents = tok.strip_accents;
+  o.tokenize_chinese_chars = tok.tokenize_chinese_chars;
+  o.additional_special_tokens = tok.additional_special_tokens;
+  write_file_atomic((fs::path(d) / "vocab.txt").string(), text);
+  write_file_atomic((fs::path(d) / "tokenizer.json").string(), tokenizer::to_tokenizer_json(vocab, o));
+  nlohmann::json tc = {{"tokenizer_class", "BertTokenizer"},
+                       {"do_lower_case", tok.do_lower_case},
+                       {"model_max_length", tok.model_max_length},
+                       {"unk_token", "[UNK]"},
+                       {"sep_token", "[SEP]"},
+                       {"pad_token", "[PAD]"},
+                       {"cls_token", "[CLS]"},
+                       {"mask_token", "[MASK]"},
+                       {"tokenize_chinese_chars", tok.tokenize_chinese_chars},
+                       {"strip_accents", tok.strip_accents ? nlohmann::json(*tok.strip_accents) : nlohmann::json(nullptr)}};
+  if (!tok.additional_special_tokens.empty()) tc["additional_special_tokens"] = tok.additional_special_tokens;
+  write_file_atomic((fs::path(d) / "tokenizer_config.json").string(), tc.dump(2) + "\n");
+}
+
 static void write_folder(const std::string& dir, const BertConfig& config, const nn::NamedTensors& tensors,
                          const TokenizerFiles& tok) {
   auto write_all = [&](const std::string& d) {
     safetensors::save((fs::path(d) / "model.safetensors").string(), tensors, {{"format", "pt"}});
-    if (!tok.vocab_file.empty()) {
-      write_file_atomic((fs::path(d) / "vocab.txt").string(), read_file(tok.vocab_file));
-      nlohmann::json tc = {{"tokenizer_class", "BertTokenizer"},
-                           {"do_lower_case", tok.do_lower_case},
-                           {"model_max_length", tok.model_max_length},
-                           {"unk_token", "[UNK]"},
-                           {"sep_token", "[SEP]"},
-                           {"pad_token", "[PAD]"},
-                           {"cls_token", "[CLS]"},
-                           {"mask_token", "[MASK]"},
-                           {"tokenize_chinese_chars", true},
-                           {"strip_accents", nullptr}};
-      write_file_atomic((fs::path(d) / "tokenizer_config.json").string(), tc.dump(2) + "\n");
-    }
+    if (!tok.vocab_file.empty() || !tok.vocab_text.empty()) write_tokenizer_files(d, tok);
     config.save((fs::path(d) / "config.json").string());  // last: its presence marks a complete folder
   };
   if (dir_exists(dir)) {
@@ -179,7 +278,9 @@ static void write_folder(const std::string& dir, const BertConfig& config, const
   make_dirs(tmp);
   try {
     write_all(tmp);
+    sync_dir(tmp);
     fs::rename(tmp, target);
+    sync_dir(parent.string());  // the rename survives a power cut
   } catch (const std::exception& e) {
     fs::remove_all(tmp, ec);
     throw Error(std::string("cannot save the model to ") + dir + ": " + e.what());

@@ -8,10 +8,15 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bert/heads.h"
+
+namespace bertlab::tokenizer {
+struct TokenizerOptions;  // tokenizer/bert_tokenizer.h
+}
 
 namespace bertlab::bert {
 
@@ -26,21 +31,34 @@ struct LoadInfo {
 LoadInfo load_weights(nn::Module& m, const std::string& safetensors_path, const std::vector<std::string>& tied = {});
 
 // A model of the given task from a folder. The config's labels decide num_labels unless
-// `num_labels` > 0 overrides it (a new head is then initialised). Weights absent from the
-// file are initialised as BERT does, from `seed`.
+// `num_labels` > 0 overrides it. Every weight the model needs must be in the file, with one
+// exception: with `new_head` (fine-tuning, continued pre-training) a task head the file lacks
+// (the weights outside "bert.", and the pooler) is initialised as BERT does, from `seed`, and
+// listed in info->newly_initialized. Anything else missing is an error naming it ("encoder
+// layers 2-3 (32 tensors) are not in DIR/model.safetensors ..."): inference on weights that
+// were never trained would only give chance answers.
 std::shared_ptr<BertPreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info = nullptr,
-                                                     int64_t num_labels = 0, uint64_t seed = 0);
-// The bare encoder (transformers.BertModel / AutoModel) from a folder.
+                                                     int64_t num_labels = 0, uint64_t seed = 0, bool new_head = false);
+// The bare encoder (transformers.BertModel / AutoModel) from a folder; a missing weight is an
+// error, except the pooler (a folder saved with add_pooling_layer=False), which embed never reads.
 std::shared_ptr<BertModel> bert_model_from_pretrained(const std::string& dir, LoadInfo* info = nullptr);
 
 // Writes dir/config.json and dir/model.safetensors (tied aliases left out, metadata
-// {"format": "pt"} as transformers expects), plus vocab.txt and tokenizer_config.json when
-// `vocab_file` is given. A new folder appears all at once (built under a temporary name and
-// renamed); in an existing folder each file is replaced atomically.
+// {"format": "pt"} as transformers expects), plus vocab.txt, tokenizer.json and
+// tokenizer_config.json when a vocabulary is given (vocab.txt for transformers 4 and older
+// readers, tokenizer.json for transformers 5, which reads no vocab.txt). A new folder appears
+// all at once (built under a temporary name and renamed); in an existing folder each file is
+// replaced atomically.
 struct TokenizerFiles {
-  std::string vocab_file;      // copied to vocab.txt ("" = none)
+  std::string vocab_file;      // copied to vocab.txt ("" = none, unless vocab_text is set)
   bool do_lower_case = true;
   int64_t model_max_length = 512;
+  std::string vocab_text;      // the vocab.txt text itself; used instead of vocab_file when set
+  std::optional<bool> strip_accents;  // unset: strip accents exactly when lowercasing
+  bool tokenize_chinese_chars = true;
+  std::vector<std::string> additional_special_tokens;  // e.g. "[E1]": kept special in both files
+  // These fields from a tokenizer's options (what from_pretrained read).
+  void set_options(const tokenizer::TokenizerOptions& o);
 };
 void save_pretrained(const BertPreTrainedModel& m, const std::string& dir, const TokenizerFiles& tok = {});
 void save_pretrained(const BertModel& m, const std::string& dir, const TokenizerFiles& tok = {});

@@ -1,6 +1,8 @@
 // bert/config.cpp — BertConfig <-> config.json, presets, validation.
 #include "bert/config.h"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -12,8 +14,29 @@ namespace bertlab::bert {
 
 using nlohmann::json;
 
+// A double as JSON would write it ("0.1", "nan", "inf"), for messages.
+static std::string number_text(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return json(v).dump();
+}
+
+// Upper bounds on the fields that size memory: far above any published BERT (bert-large:
+// vocab 30522, hidden 1024, 24 layers, 16 heads, FFN 4096, 512 positions), low enough that
+// no product of them overflows and a typo fails here instead of in the allocator.
+constexpr int64_t kMaxVocab = int64_t(1) << 24;       // 16,777,216 tokens
+constexpr int64_t kMaxHidden = int64_t(1) << 16;      // 65,536
+constexpr int64_t kMaxLayers = 1024;
+constexpr int64_t kMaxFfn = int64_t(1) << 18;         // 262,144
+constexpr int64_t kMaxPositions = int64_t(1) << 20;   // 1,048,576
+constexpr int64_t kMaxTypeVocab = int64_t(1) << 16;
+constexpr int64_t kMaxLabels = int64_t(1) << 20;
+constexpr int64_t kMaxParameters = int64_t(1) << 40;  // 4 TiB of float32
+
 void BertConfig::set_num_labels(int64_t n) {
   if (n < 1) fail("num_labels must be at least 1, got " + std::to_string(n));
+  if (n > kMaxLabels)
+    fail("num_labels is " + std::to_string(n) + ", more than the limit " + std::to_string(kMaxLabels));
   id2label.clear();
   for (int64_t i = 0; i < n; ++i) id2label[i] = "LABEL_" + std::to_string(i);
 }
@@ -35,17 +58,45 @@ std::map<std::string, int64_t> BertConfig::label2id() const {
   return m;
 }
 
+// The total parameter count of the encoder and its largest head, in checked arithmetic
+// (each bound above keeps it far below 2^63, but the check does not rely on that).
+static int64_t parameter_count(const BertConfig& c) {
+  const std::string what = "config: parameter count";
+  auto mul = [&](int64_t a, int64_t b) { return checked_mul(a, b, what); };
+  auto add = [&](int64_t a, int64_t b) { return checked_add(a, b, what); };
+  const int64_t h = c.hidden_size, ffn = c.intermediate_size;
+  int64_t emb = add(add(mul(c.vocab_size, h), mul(c.max_position_embeddings, h)), mul(c.type_vocab_size, h));
+  emb = add(emb, mul(2, h));  // LayerNorm
+  // per layer: q, k, v, output (h x h + h each), FFN in and out, two LayerNorms
+  int64_t layer = mul(4, add(mul(h, h), h));
+  layer = add(layer, add(add(mul(h, ffn), ffn), add(mul(ffn, h), h)));
+  layer = add(layer, mul(4, h));
+  const int64_t pooler = add(mul(h, h), h);
+  // the biggest head: MLM transform (h x h, LayerNorm) and decoder bias, or a classifier
+  const int64_t mlm = add(add(mul(h, h), mul(3, h)), c.vocab_size);
+  const int64_t classifier = add(mul(h, c.num_labels()), c.num_labels());
+  return add(add(add(emb, mul(c.num_hidden_layers, layer)), pooler), std::max(mlm, classifier));
+}
+
 void BertConfig::validate() const {
-  auto positive = [](int64_t v, const char* name) {
+  auto in_range = [](int64_t v, const char* name, int64_t limit) {
     if (v <= 0) fail(std::string("config: ") + name + " must be positive, got " + std::to_string(v));
+    if (v > limit)
+      fail(std::string("config: ") + name + " is " + std::to_string(v) + ", more than the limit " +
+           std::to_string(limit));
   };
-  positive(vocab_size, "vocab_size");
-  positive(hidden_size, "hidden_size");
-  positive(num_hidden_layers, "num_hidden_layers");
-  positive(num_attention_heads, "num_attention_heads");
-  positive(intermediate_size, "intermediate_size");
-  positive(max_position_embeddings, "max_position_embeddings");
-  positive(type_vocab_size, "type_vocab_size");
+  in_range(vocab_size, "vocab_size", kMaxVocab);
+  in_range(hidden_size, "hidden_size", kMaxHidden);
+  in_range(num_hidden_layers, "num_hidden_layers", kMaxLayers);
+  in_range(num_attention_heads, "num_attention_heads", hidden_size);
+  in_range(intermediate_size, "intermediate_size", kMaxFfn);
+  in_range(max_position_embeddings, "max_position_embeddings", kMaxPositions);
+  in_range(type_vocab_size, "type_vocab_size", kMaxTypeVocab);
+  in_range(num_labels(), "num_labels (the size of id2label)", kMaxLabels);
+  const int64_t params = parameter_count(*this);
+  if (params > kMaxParameters)
+    fail("config: the model would have " + std::to_string(params) + " parameters, more than the limit " +
+         std::to_string(kMaxParameters));
   if (hidden_size % num_attention_heads != 0)
     fail("config: hidden_size " + std::to_string(hidden_size) + " is not a multiple of num_attention_heads " +
          std::to_string(num_attention_heads));
@@ -53,9 +104,20 @@ void BertConfig::validate() const {
     fail("config: hidden_act '" + hidden_act + "' is not supported (gelu, gelu_new, gelu_pytorch_tanh, relu)");
   if (position_embedding_type != "absolute")
     fail("config: position_embedding_type '" + position_embedding_type + "' is not supported (absolute)");
-  for (double p : {hidden_dropout_prob, attention_probs_dropout_prob})
-    if (p < 0 || p >= 1) fail("config: dropout probability " + std::to_string(p) + " is outside [0, 1)");
-  if (layer_norm_eps <= 0) fail("config: layer_norm_eps must be positive");
+  // Every range check is written as !(inside), so that NaN (for which every comparison is
+  // false) fails it too.
+  auto probability = [](double p, const char* name) {
+    if (!(p >= 0 && p < 1)) fail(std::string("config: ") + name + " is " + number_text(p) + ", outside [0, 1)");
+  };
+  probability(hidden_dropout_prob, "hidden_dropout_prob");
+  probability(attention_probs_dropout_prob, "attention_probs_dropout_prob");
+  if (classifier_dropout) probability(*classifier_dropout, "classifier_dropout");
+  if (!(layer_norm_eps > 0 && layer_norm_eps < 1))
+    fail("config: layer_norm_eps is " + number_text(layer_norm_eps) + ", outside (0, 1)");
+  if (!(initializer_range >= 0 && std::isfinite(initializer_range)))
+    fail("config: initializer_range is " + number_text(initializer_range) + ", not a finite number >= 0");
+  if (dtype != "float32" && dtype != "float16" && dtype != "bfloat16")
+    fail("config: dtype '" + dtype + "' is not supported (float32, float16, bfloat16)");
   if (problem_type != "" && problem_type != "regression" && problem_type != "single_label_classification")
     fail("config: problem_type '" + problem_type + "' is not supported (regression, single_label_classification)");
 }
@@ -89,6 +151,8 @@ json BertConfig::to_json() const {
     j["label2id"] = b;
   }
   if (!problem_type.empty()) j["problem_type"] = problem_type;
+  // "dtype" is what transformers 5 writes and 4.56+ reads (older 4.x read "torch_dtype")
+  j["dtype"] = dtype;
   return j;
 }
 
@@ -102,6 +166,9 @@ BertConfig BertConfig::from_json(const json& j, const std::string& where) {
     if (!j.contains(key)) return;
     const json& v = j[key];
     if (!v.is_number_integer()) bad(key, "must be an integer, got " + v.dump());
+    // get<int64_t> of an unsigned above 2^63 - 1 would wrap to a negative number
+    if (v.is_number_unsigned() && v.get<uint64_t>() > (uint64_t)INT64_MAX)
+      bad(key, "is " + v.dump() + ", too large for a 64-bit integer");
     out = v.get<int64_t>();
   };
   auto get_num = [&](const char* key, double& out) {
@@ -139,6 +206,13 @@ BertConfig BertConfig::from_json(const json& j, const std::string& where) {
     get_num("classifier_dropout", d);
     c.classifier_dropout = d;
   }
+  // transformers 5 writes "dtype", 4.x "torch_dtype" (4.56+ reads either); null means float32.
+  for (const char* key : {"torch_dtype", "dtype"}) {
+    if (!j.contains(key) || j[key].is_null()) continue;
+    get_str(key, c.dtype);
+    if (c.dtype != "float32" && c.dtype != "float16" && c.dtype != "bfloat16")
+      bad(key, "is \"" + c.dtype + "\", expected \"float32\", \"bfloat16\" or \"float16\"");
+  }
   if (j.contains("architectures")) {
     if (!j["architectures"].is_array()) bad("architectures", "must be a list of strings");
     for (auto& a : j["architectures"]) {
@@ -175,7 +249,7 @@ BertConfig BertConfig::from_json(const json& j, const std::string& where) {
       "model_type", "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
       "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob", "max_position_embeddings",
       "type_vocab_size", "initializer_range", "layer_norm_eps", "pad_token_id", "position_embedding_type",
-      "classifier_dropout", "architectures", "id2label", "label2id", "problem_type"};
+      "classifier_dropout", "architectures", "id2label", "label2id", "problem_type", "dtype", "torch_dtype"};
   for (auto& [k, v] : j.items())
     if (!known.count(k)) c.extra[k] = v;
   try {
@@ -191,7 +265,7 @@ BertConfig BertConfig::parse(std::string_view text, const std::string& where) {
   try {
     j = json::parse(text);
   } catch (const json::parse_error& e) {
-    fail(where + ": invalid JSON: " + e.what());
+    fail(where + ": invalid JSON: " + json_error_text(e));
   }
   return from_json(j, where);
 }

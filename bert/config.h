@@ -32,6 +32,11 @@ struct BertConfig {
   std::map<int64_t, std::string> id2label;   // empty: num_labels default 2 (LABEL_0, LABEL_1)
   std::vector<std::string> architectures;
   std::string problem_type;  // "", "regression", "single_label_classification"
+  // The dtype the weights were saved in: "float32", "bfloat16" or "float16", read from
+  // config.json's "dtype" (transformers 5) or "torch_dtype" (4.x). bertlab computes in float32
+  // whatever it says for now (safetensors' bf16/f16 are converted on load); bf16 tensors
+  // come later. Written back as read, so a folder keeps what its weights were made in.
+  std::string dtype = "float32";
   nlohmann::json extra = nlohmann::json::object();  // every other key, kept verbatim
 
   int64_t num_labels() const { return id2label.empty() ? 2 : (int64_t)id2label.size(); }
@@ -40,8 +45,9 @@ struct BertConfig {
   std::map<std::string, int64_t> label2id() const;
   int64_t head_dim() const { return hidden_size / num_attention_heads; }
 
-  // Checks the shape constraints (hidden divisible by heads, positive sizes, known
-  // activation); throws naming the field.
+  // Checks the shape constraints (hidden divisible by heads, positive sizes below an upper
+  // bound each, a parameter count that fits, probabilities in [0, 1) and not NaN, a known
+  // activation and dtype); throws naming the field, its value and the limit.
   void validate() const;
 
   nlohmann::json to_json() const;

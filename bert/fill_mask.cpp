@@ -21,8 +21,8 @@ nlohmann::json FillMaskCandidate::to_json() const {
 
 static void check_model_dir(const std::string& dir) {
   if (!dir_exists(dir)) fail("fill-mask: model folder " + dir + " does not exist");
-  if (!file_exists((fs::path(dir) / "vocab.txt").string()))
-    fail("fill-mask: " + dir + " has no vocab.txt (a model folder from `bertlab pretrain` or save_pretrained has one)");
+  if (!file_exists((fs::path(dir) / "vocab.txt").string()) && !file_exists((fs::path(dir) / "tokenizer.json").string()))
+    fail("fill-mask: " + dir + " has no tokenizer.json or vocab.txt (a model folder from `bertlab pretrain` or save_pretrained has both)");
 }
 
 static std::shared_ptr<tokenizer::BertTokenizer> load_tokenizer(const std::string& dir) {

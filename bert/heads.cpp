@@ -175,13 +175,9 @@ ModelOutput BertForQuestionAnswering::forward(const BertInputs& in, const Forwar
   if (in.start_positions.defined() && in.end_positions.defined()) {
     const int64_t T = o.start_logits.size(1);
     // positions outside the sequence are clamped to [0, T] and T is ignored, as transformers
-    // does; on the positions' own device (no copy to the host, so no wait for the GPU):
-    //   min(max(p, 0), T) = T - max(T - max(p, 0), 0)      (int64 ops; there is no minimum op)
-    auto clamp = [T](const Tensor& p) {
-      Tensor zero = zeros({}, DType::Int64, p.device()), t = full({}, (double)T, DType::Int64, p.device());
-      return sub(t, maximum(sub(t, maximum(p, zero)), zero));
-    };
-    Tensor s = clamp(in.start_positions), e = clamp(in.end_positions);
+    // does; on the positions' own device (no copy to the host, so no wait for the GPU)
+    auto clamp_pos = [T](const Tensor& p) { return clamp(p, 0.0, (double)T); };
+    Tensor s = clamp_pos(in.start_positions), e = clamp_pos(in.end_positions);
     o.loss = (cross_entropy(o.start_logits, s, T) + cross_entropy(o.end_logits, e, T)) * 0.5;
   }
   return o;

@@ -72,10 +72,82 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+std::string json_error_text(const std::exception& e) {
+  std::string m = e.what();
+  if (m.rfind("[json.exception.", 0) == 0) {
+    const size_t end = m.find("] ");
+    if (end != std::string::npos) m = m.substr(end + 2);
+  }
+  return m;
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  const std::string text = read_file(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(path + ": invalid JSON: " + json_error_text(e));
+  }
+}
+
+// A value for messages: short, so that a huge array does not flood the terminal.
+static std::string shown(const nlohmann::json& v) {
+  std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return s.size() > 60 ? s.substr(0, 57) + "..." : s;
+}
+
+const nlohmann::json& json_key(const nlohmann::json& j, const std::string& key, const std::string& where) {
+  if (!j.is_object()) fail(where + ": expected a JSON object, got " + shown(j));
+  auto it = j.find(key);
+  if (it == j.end()) fail(where + ": key \"" + key + "\" is missing");
+  return *it;
+}
+
+[[noreturn]] static void wrong_type(const std::string& key, const std::string& where, const char* want,
+                                    const nlohmann::json& v) {
+  fail(where + ": key \"" + key + "\" must be " + want + ", got " + shown(v));
+}
+
+int64_t json_int(const nlohmann::json& j, const std::string& key, const std::string& where) {
+  const nlohmann::json& v = json_key(j, key, where);
+  if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > (uint64_t)INT64_MAX))
+    wrong_type(key, where, "a 64-bit integer", v);
+  return v.get<int64_t>();
+}
+uint64_t json_uint(const nlohmann::json& j, const std::string& key, const std::string& where) {
+  const nlohmann::json& v = json_key(j, key, where);
+  // a value built in memory is a signed integer, one read back from text an unsigned one
+  if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<int64_t>() < 0))
+    wrong_type(key, where, "a non-negative integer", v);
+  return v.get<uint64_t>();
+}
+double json_number(const nlohmann::json& j, const std::string& key, const std::string& where) {
+  const nlohmann::json& v = json_key(j, key, where);
+  if (!v.is_number()) wrong_type(key, where, "a number", v);
+  return v.get<double>();
+}
+bool json_bool(const nlohmann::json& j, const std::string& key, const std::string& where) {
+  const nlohmann::json& v = json_key(j, key, where);
+  if (!v.is_boolean()) wrong_type(key, where, "true or false", v);
+  return v.get<bool>();
+}
+std::string json_string(const nlohmann::json& j, const std::string& key, const std::string& where) {
+  const nlohmann::json& v = json_key(j, key, where);
+  if (!v.is_string()) wrong_type(key, where, "a string", v);
+  return v.get<std::string>();
+}
+
 void make_dirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) fail("cannot create directory " + path + ": " + ec.message());
+}
+
+void sync_dir(const std::string& dir) {
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return;
+  ::fsync(dfd);
+  ::close(dfd);
 }
 
 bool file_exists(const std::string& path) {

@@ -14,10 +14,12 @@
 
 #include "bert/checkpoint.h"
 #include "bert/io.h"
+#include "bert/train/loop.h"
 #include "bert/train/progress.h"
 #include "bert/train/run.h"
 #include "nn/optim.h"
 #include "ops/ops.h"
+#include "tokenizer/tokenizer_json.h"
 
 namespace bertlab::bert {
 
@@ -82,12 +84,6 @@ PretrainEval evaluate_pretraining(BertForPreTraining& m, const std::vector<Examp
 
 namespace {
 
-// Data-parallel training (one process per device) plugs in here: each process takes every
-// world_size-th batch of the stream, and before the optimizer step the gradients of every
-// parameter are all-reduced and divided by world_size, so all replicas take the same step
-// from the same weights. With one process there is nothing to do.
-void average_gradients_across_processes(const std::vector<Tensor>& /*params*/) {}
-
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -125,24 +121,6 @@ nlohmann::json data_signature(const PretrainOptions& o, const PretrainDataOption
   j["batch_size"] = o.batch_size;
   j["grad_accum"] = o.grad_accum;
   return j;
-}
-
-// metrics.jsonl without the records past `step` (a resumed run writes them again).
-void truncate_metrics(const std::string& path, int64_t step) {
-  if (!file_exists(path)) return;
-  std::istringstream in(read_file(path));
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    try {
-      auto j = nlohmann::json::parse(line);
-      if (j.contains("step") && j["step"].is_number() && j["step"].get<int64_t>() > step) continue;
-    } catch (const nlohmann::json::exception&) {
-      continue;  // a torn last line
-    }
-    kept += line + "\n";
-  }
-  write_file_atomic(path, kept);
 }
 
 }  // namespace
@@ -186,11 +164,13 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   if (!ckpt.empty() || !o.model_dir.empty()) {
     const std::string dir = !ckpt.empty() ? ckpt : o.model_dir;
     LoadInfo info;
-    auto m = from_pretrained(dir, Task::PreTraining, &info, 0, o.seed);
+    auto m = from_pretrained(dir, Task::PreTraining, &info, 0, o.seed, /*new_head=*/ckpt.empty());
     model = std::dynamic_pointer_cast<BertForPreTraining>(m);
     if (!model) fail("pretrain: " + dir + " did not load as BertForPreTraining");
     if (ckpt.empty() && !info.newly_initialized.empty()) say("pretrain: " + info.summary());
-    if (vocab_file.empty() && file_exists((fs::path(dir) / "vocab.txt").string())) tok_dir = dir;
+    if (vocab_file.empty() && (file_exists((fs::path(dir) / "vocab.txt").string()) ||
+                               file_exists((fs::path(dir) / "tokenizer.json").string())))
+      tok_dir = dir;
   } else {
     if (!o.config) fail("pretrain: no model: give --config (a preset or config.json) or --model DIR");
     o.config->validate();
@@ -206,9 +186,11 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
 
   // --- tokenizer and data ------------------------------------------------------------
   std::shared_ptr<tokenizer::BertTokenizer> tok;
+  std::string vocab_text;  // the vocabulary a folder's tokenizer.json holds (transformers 5 writes no vocab.txt)
   if (!tok_dir.empty()) {
     tok = std::make_shared<tokenizer::BertTokenizer>(tokenizer::BertTokenizer::from_pretrained(tok_dir));
     vocab_file = (fs::path(tok_dir) / "vocab.txt").string();
+    if (file_exists((fs::path(tok_dir) / "tokenizer.json").string())) vocab_text = tokenizer::to_vocab_txt(tok->vocab());
     lower = tok->options().do_lower_case;
   } else {
     if (vocab_file.empty()) fail("pretrain: no vocabulary: give --vocab FILE");
@@ -275,7 +257,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
                   ", now " + it.value().dump();
       fail("pretrain: --resume " + ckpt + " was made with other data options; give the same flags as that run:" + diff);
     }
-    stream.restore(state.extra.at("data"));
+    stream.restore(json_key(state.extra, "data", ckpt + "/trainer_state.json: extra"), ckpt + "/trainer_state.json: extra.data");
     sched.set_step(state.schedule_step);
     default_generator().seed = state.rng_seed;
     default_generator().offset = state.rng_offset;
@@ -296,7 +278,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   auto log = [&](const nlohmann::json& rec) {
     if (!metrics) {
       make_dirs(run_dir);
-      if (!ckpt.empty()) truncate_metrics(metrics_path, state.step);
+      if (!ckpt.empty()) train::truncate_metrics(metrics_path, state.step);
       metrics = std::make_unique<train::MetricsLog>(metrics_path, !ckpt.empty());
       nlohmann::json args = {{"config", o.config_name}, {"model", o.model_dir}, {"corpus", o.corpus},
                              {"eval_corpus", o.eval_corpus}, {"vocab", vocab_file}, {"lr", o.lr},
@@ -311,10 +293,16 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
 
   TokenizerFiles tok_files;
   tok_files.vocab_file = vocab_file;
+  tok_files.vocab_text = vocab_text;
   tok_files.do_lower_case = lower;
+  if (!tok_dir.empty()) {
+    tok_files.strip_accents = tok->options().strip_accents;
+    tok_files.tokenize_chinese_chars = tok->options().tokenize_chinese_chars;
+    tok_files.additional_special_tokens = tok->options().additional_special_tokens;
+  }
   tok_files.model_max_length = cfg.max_position_embeddings;
-  int64_t saved_step = ckpt.empty() ? -1 : state.step;
-  auto save = [&] {
+  auto save = [&](int64_t step) {
+    state.step = step;
     state.schedule_step = sched.last_step();
     state.rng_seed = default_generator().seed;
     state.rng_offset = default_generator().offset;
@@ -323,9 +311,10 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
     state.extra["data"] = stream.state();
     state.extra["data_signature"] = signature;
     state.extra["tokens"] = tokens_seen;
-    res.last_checkpoint = train::save_checkpoint(run_dir, *model, opt, state, tok_files, o.keep);
-    tok_files.vocab_file = (fs::path(res.last_checkpoint) / "vocab.txt").string();  // survives keep-K deletion
-    saved_step = state.step;
+    const std::string dir = train::save_checkpoint(run_dir, *model, opt, state, tok_files, o.keep);
+    tok_files.vocab_file = (fs::path(dir) / "vocab.txt").string();  // survives keep-K deletion
+    res.last_checkpoint = dir;
+    return dir;
   };
 
   if (!o.quiet) {
@@ -341,141 +330,89 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
         std::to_string(eval_set.size()) + " eval examples; run folder " + run_dir);
   }
 
-  // --- the loop ----------------------------------------------------------------------------
+  // --- the loop (bert/train/loop.h) with pre-training's pieces ------------------------------
   train::install_interrupt_handler();
-  train::Progress progress("pretrain", o.steps, "tok", (int)o.log_every, o.quiet ? 0 : o.progress_tty);
+  const bool show = !o.quiet && o.progress;
+  train::Progress progress("pretrain", o.steps, "tok", (int)o.log_every, show ? o.progress_tty : 0);
   if (o.max_minutes > 0) progress.set_time_limit(o.max_minutes * 60.0 - elapsed());
-  double win_loss = 0, win_mlm = 0, win_nsp = 0;
-  int64_t win_steps = 0, win_tokens = 0;
-  auto win_t0 = std::chrono::steady_clock::now();
-  auto run_eval = [&] {
+  int64_t eval_step = -1;
+  auto run_eval = [&](int64_t step) {
     PretrainEval ev = evaluate_pretraining(*model, eval_set, o.batch_size, tok->pad_id(), device);
     res.eval = ev;
     nlohmann::json rec = ev.to_json();
-    rec["step"] = state.step;
+    rec["step"] = step;
     log(rec);
-    if (!o.quiet)
-      progress.message("eval step " + std::to_string(state.step) + ": loss " + fmt("%.4f", ev.loss) + " (mlm " +
+    eval_step = step;
+    if (show)
+      progress.message("eval step " + std::to_string(step) + ": loss " + fmt("%.4f", ev.loss) + " (mlm " +
                        fmt("%.4f", ev.mlm_loss) + ", nsp " + fmt("%.4f", ev.nsp_loss) + "), MLM accuracy " +
                        fmt("%.4f", ev.mlm_accuracy) + ", NSP accuracy " + fmt("%.4f", ev.nsp_accuracy));
   };
 
-  int64_t eval_step = -1;
+  train::TrainingTask task;
   std::vector<Example> micro;
   micro.reserve(o.batch_size);
-  // A step's loss, its two parts and the gradient norm stay on the device (0-dim tensors)
-  // until flush() reads them: every step on the CPU, where a read costs nothing, and on the
-  // GPU only when a value is printed, logged or checked before a save, or a second has gone
-  // by, so the host queues the next steps while the GPU works instead of waiting for it.
-  struct Pending {
-    int64_t step;
-    Tensor loss, mlm, nsp, gnorm;
-    double lr;
-    int64_t tokens;
+  task.micro_batches = [&](int64_t) { return o.grad_accum; };
+  task.forward = [&](int64_t, int64_t) {
+    micro.clear();
+    Example ex;
+    for (int64_t i = 0; i < o.batch_size; ++i) {
+      stream.next(ex);
+      micro.push_back(std::move(ex));
+    }
+    PretrainBatch b = to_device(collate(micro, tok->pad_id()), device);
+    PretrainLoss L = pretraining_loss(*model, b);
+    examples_seen += (int64_t)micro.size();
+    tokens_seen += b.tokens;
+    res.tokens += b.tokens;
+    return train::MicroBatchLoss{L.loss, {L.mlm_loss, L.nsp_loss}, (double)b.tokens};
   };
-  std::vector<Pending> pending;
-  const bool defer = o.defer_reads || device == Device::CUDA;
-  auto last_flush = std::chrono::steady_clock::now();
-  std::string shown = "loss -";
-  auto flush = [&] {
-    for (const Pending& p : pending) {
-      double lv = p.loss.item();
-      if (o.debug_nan_at_step == p.step) lv = std::numeric_limits<double>::quiet_NaN();
-      train::check_finite(lv, p.step, res.last_checkpoint);
-      const double mlm = p.mlm.item(), nsp = p.nsp.item(), gnorm = p.gnorm.item();
-      res.history.push_back({p.step, lv, mlm, nsp, p.lr, gnorm});
-      win_loss += lv, win_mlm += mlm, win_nsp += nsp, win_tokens += p.tokens, ++win_steps;
-      shown = "loss " + fmt("%.3f", lv) + " (mlm " + fmt("%.3f", mlm) + " nsp " + fmt("%.3f", nsp) + ") | lr " +
-              fmt("%.2e", p.lr);
-    }
-    pending.clear();
-    last_flush = std::chrono::steady_clock::now();
+  task.log = [&](const train::LogWindow& w) {
+    log({{"step", w.last.step},
+         {"loss", w.mean_loss},
+         {"mlm_loss", w.mean_parts[0]},
+         {"nsp_loss", w.mean_parts[1]},
+         {"lr", w.last.lr},
+         {"grad_norm", w.last.grad_norm},
+         {"tokens_per_s", w.items_per_second},
+         {"epoch", stream.epoch()},
+         {"examples", examples_seen},
+         {"tokens", tokens_seen},
+         {"elapsed_s", elapsed()}});
   };
-  for (;;) {
-    if (o.steps > 0 && state.step >= o.steps) break;
-    if (o.max_minutes > 0 && elapsed() >= o.max_minutes * 60.0) {
-      res.time_up = true;
-      break;
-    }
-    const int64_t step = state.step + 1;
-    model->zero_grad();
-    Tensor loss, mlm, nsp;  // this step's, averaged over the micro-batches, on the device
-    int64_t tokens = 0;
-    for (int64_t a = 0; a < o.grad_accum; ++a) {
-      micro.clear();
-      Example ex;
-      for (int64_t i = 0; i < o.batch_size; ++i) {
-        stream.next(ex);
-        micro.push_back(std::move(ex));
-      }
-      PretrainBatch b = to_device(collate(micro, tok->pad_id()), device);
-      PretrainLoss L = pretraining_loss(*model, b);
-      const double w = 1.0 / (double)o.grad_accum;
-      mul(L.loss, w).backward();
-      NoGradGuard ng;
-      auto add = [w](Tensor& sum, const Tensor& x) { sum = sum.defined() ? sum + x * w : x * w; };
-      add(loss, L.loss.detach());
-      add(mlm, L.mlm_loss.detach());
-      add(nsp, L.nsp_loss.detach());
-      tokens += b.tokens;
-      examples_seen += (int64_t)micro.size();
-    }
-    average_gradients_across_processes(params);
-    const Tensor gnorm =
-        nn::clip_grad_norm_tensor(params, o.clip > 0 ? o.clip : std::numeric_limits<double>::infinity());
-    const double lr_used = opt.lr;
-    pending.push_back({step, loss, mlm, nsp, gnorm, lr_used, tokens});
-    if (!defer) flush();  // a non-finite loss stops the run before the weights take the step
-    opt.step();
-    sched.step();
-    state.step = step;
-    tokens_seen += tokens;
-    res.tokens += tokens;
-    res.step = step;
+  task.stats = [&](const train::StepRecord& r) {
+    return "loss " + fmt("%.3f", r.loss) + " (mlm " + fmt("%.3f", r.parts[0]) + " nsp " + fmt("%.3f", r.parts[1]) +
+           ") | lr " + fmt("%.2e", r.lr);
+  };
+  task.eval_due = [&](int64_t step) { return !eval_set.empty() && o.eval_every > 0 && step % o.eval_every == 0; };
+  task.evaluate = run_eval;
+  task.save_due = [&](int64_t step) { return o.save_every > 0 && step % o.save_every == 0; };
+  task.save = save;
+  task.on_step = o.on_step;
 
-    const bool log_now = step % o.log_every == 0 || step == res.start_step + 1 || (o.steps > 0 && step == o.steps);
-    const bool save_now = o.save_every > 0 && step % o.save_every == 0;
-    const bool eval_now = o.eval_every > 0 && step % o.eval_every == 0 && !eval_set.empty();
-    if (log_now || save_now || eval_now ||
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - last_flush).count() >= 1.0)
-      flush();
-    if (log_now) {
-      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - win_t0).count();
-      const PretrainStepRecord& r = res.history.back();
-      log({{"step", step},
-           {"loss", win_loss / win_steps},
-           {"mlm_loss", win_mlm / win_steps},
-           {"nsp_loss", win_nsp / win_steps},
-           {"lr", lr_used},
-           {"grad_norm", r.grad_norm},
-           {"tokens_per_s", dt > 0 ? (double)win_tokens / dt : 0.0},
-           {"epoch", stream.epoch()},
-           {"examples", examples_seen},
-           {"tokens", tokens_seen},
-           {"elapsed_s", elapsed()}});
-      win_loss = win_mlm = win_nsp = 0;
-      win_steps = win_tokens = 0;
-      win_t0 = std::chrono::steady_clock::now();
-    }
-    if (!o.quiet) progress.update(step, (double)tokens, shown);
-    if (eval_now) {
-      run_eval();
-      eval_step = step;
-    }
-    if (save_now) save();
-    if (o.on_step) o.on_step(step);
-    if (train::interrupted()) {
-      res.interrupted = true;
-      break;
-    }
-  }
-  flush();  // before the last save: a NaN still pending stops the run here
-  if (!o.quiet) progress.finish();
+  train::LoopOptions lo;
+  lo.start_step = state.step;
+  lo.total_steps = o.steps;
+  lo.max_seconds = o.max_minutes > 0 ? std::max(1e-9, o.max_minutes * 60.0 - elapsed()) : 0;
+  lo.budget_flag = "--max-minutes " + fmt("%g", o.max_minutes);
+  lo.clip = o.clip;
+  lo.log_every = o.log_every;
+  lo.defer_reads = o.defer_reads;
+  lo.device = device;
+  lo.last_checkpoint = res.last_checkpoint;
+  lo.nan_at_step = o.debug_nan_at_step;
+  lo.label = "pretrain";
+  train::LoopResult lr = train::run_training_loop(task, params, opt, sched, lo, show ? &progress : nullptr);
+  res.step = lr.step;
+  res.interrupted = lr.interrupted;
+  res.time_up = lr.time_up;
+  res.last_checkpoint = lr.last_checkpoint;
+  for (const train::StepRecord& r : lr.history)
+    res.history.push_back({r.step, r.loss, r.parts[0], r.parts[1], r.lr, r.grad_norm});
 
-  // --- the end: a checkpoint to resume from, and (unless interrupted) final/ -----------------
-  if (state.step > saved_step && state.step > 0) save();
+  // --- the end: final/ (unless interrupted), scored once more if the last step was not --------
   if (!res.interrupted) {
-    if (!eval_set.empty() && eval_step != state.step) run_eval();
+    if (!eval_set.empty() && eval_step != res.step) run_eval(res.step);
     if (!res.last_checkpoint.empty()) {
       train::publish(res.last_checkpoint, run_dir, "final");
       res.final_dir = (fs::path(run_dir) / "final").string();

@@ -1,7 +1,7 @@
 // bert/pretrain.h — BERT pre-training: masked LM + next sentence prediction (Devlin et al.
 // 2019, section 3.1 and appendix A.2), the loop behind `bertlab pretrain`.
 //
-// One optimizer step:
+// One optimizer step (the loop is bert/train/loop.h, shared with fine-tuning):
 //   for each of grad_accum micro-batches (batch_size examples from the ExampleStream):
 //     loss = MLM CE over the masked positions + NSP CE            (checked finite)
 //     (loss / grad_accum).backward()
@@ -75,8 +75,9 @@ struct PretrainOptions {
   uint64_t seed = 42;
   int threads = 0;                       // OpenMP threads (0: the default)
   std::string device = "cpu";            // "cpu" or "cuda"
+  bool progress = true;                  // the progress bar / lines on stderr (--no-progress: false)
   int progress_tty = -1;                 // -1: whether stderr is a terminal
-  bool quiet = false;                    // no progress output (tests)
+  bool quiet = false;                    // no output on stderr at all (tests)
   // Read the step's loss and gradient norm back to the host only when they are printed,
   // logged or checked before a save (and at least once a second), not after every step:
   // each read makes the host wait for the GPU. On by itself with device "cuda"; true here

@@ -2,6 +2,7 @@
 // of create_pretraining_data.py (google-research/bert): create_instances_from_document,
 // truncate_seq_pair and create_masked_lm_predictions, with the differences the header lists.
 #include "bert/pretrain_data.h"
+#include "bert/io.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -184,8 +185,17 @@ std::vector<std::string> split_sentences(std::string_view s) {
 // ---------------------------------------------------------------------------------------
 // CorpusReader
 
-CorpusPosition CorpusPosition::from_json(const nlohmann::json& j) {
-  if (!j.is_array() || j.size() != 3) fail("invalid corpus position " + j.dump() + " (expected [file, offset, ordinal])");
+CorpusPosition CorpusPosition::from_json(const nlohmann::json& j, const std::string& where) {
+  // [file index, byte offset, document ordinal]: all non-negative integers (get<int64_t> of
+  // a string would throw nlohmann's own message, and of a negative offset would wrap).
+  auto bad = [&] {
+    fail(where + ": invalid corpus position " + j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         " (expected [file, offset, ordinal], three non-negative integers)");
+  };
+  if (!j.is_array() || j.size() != 3) bad();
+  for (const auto& v : j)
+    if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<uint64_t>() > (uint64_t)INT64_MAX : v.get<int64_t>() < 0))
+      bad();
   return {j[0].get<int64_t>(), j[1].get<uint64_t>(), j[2].get<int64_t>()};
 }
 
@@ -459,30 +469,29 @@ class ExampleStream::Generator {
             {"docs_read", docs_read_}, {"end", corpus_end_}};
   }
 
-  void restore(const nlohmann::json& s) {
-    try {
-      start_pass(s.at("epoch").get<int64_t>());
-      reader_.seek(CorpusPosition::from_json(s.at("start")));
-      const int64_t docs = s.at("docs").get<int64_t>();
-      for (int64_t i = 0; i < docs; ++i) {
-        TokDoc d;
-        if (!read_doc(d)) fail("the corpus is shorter than the saved data position (has it changed?)");
-        buf_.push_back(std::move(d));
-      }
-      cur_ = s.at("cur").get<int64_t>();
-      corpus_end_ = s.at("end").get<bool>();
-      examples_ = s.at("examples").get<int64_t>();
-      docs_read_ = s.at("docs_read").get<int64_t>();
-      // -1: no document started yet; anything below that indexes before the buffer
-      if (cur_ < -1 || cur_ >= docs) fail("saved data position is inconsistent (cur " + std::to_string(cur_) + ")");
-      if (cur_ >= 0) {
-        make_examples();
-        pending_i_ = s.at("served").get<size_t>();
-        if (pending_i_ > pending_.size())
-          fail("the saved data position does not match the corpus (has it changed?)");
-      }
-    } catch (const nlohmann::json::exception& e) {
-      fail(std::string("invalid data position: ") + e.what());
+  void restore(const nlohmann::json& s, const std::string& where) {
+    const int64_t epoch = bert::json_int(s, "epoch", where);
+    if (epoch < 0) fail(where + ": key \"epoch\" is " + std::to_string(epoch) + ", expected >= 0");
+    start_pass(epoch);
+    reader_.seek(CorpusPosition::from_json(json_key(s, "start", where), where + ".start"));
+    const int64_t docs = bert::json_int(s, "docs", where);
+    if (docs < 0) fail(where + ": key \"docs\" is " + std::to_string(docs) + ", expected >= 0");
+    for (int64_t i = 0; i < docs; ++i) {
+      TokDoc d;
+      if (!read_doc(d)) fail(where + ": the corpus is shorter than the saved data position (has it changed?)");
+      buf_.push_back(std::move(d));
+    }
+    cur_ = bert::json_int(s, "cur", where);
+    corpus_end_ = bert::json_bool(s, "end", where);
+    examples_ = bert::json_int(s, "examples", where);
+    docs_read_ = bert::json_int(s, "docs_read", where);
+    if (cur_ < -1 || cur_ >= docs) fail(where + ": saved data position is inconsistent (cur " + std::to_string(cur_) + ")");
+    if (cur_ >= 0) {
+      make_examples();
+      const uint64_t served = bert::json_uint(s, "served", where);
+      if (served > pending_.size())
+        fail(where + ": the saved data position does not match the corpus (has it changed?)");
+      pending_i_ = (size_t)served;
     }
   }
 
@@ -740,21 +749,20 @@ nlohmann::json ExampleStream::state() const {
   return {{"block", block_index_}, {"block_start", block_start_}, {"served", block_i_}};
 }
 
-void ExampleStream::restore(const nlohmann::json& s) {
-  try {
-    const int64_t blocks = s.at("block").get<int64_t>();
-    gen_->restore(s.at("block_start"));
-    block_.clear();
-    block_i_ = 0;
-    block_index_ = std::max<int64_t>(0, blocks - 1);
-    if (blocks > 0) {
-      refill();
-      block_i_ = s.at("served").get<size_t>();
-      if (block_i_ > block_.size()) fail("the saved data position does not match the corpus (has it changed?)");
-      if (block_i_ > 0) served_epoch_ = block_[block_i_ - 1].epoch;
-    }
-  } catch (const nlohmann::json::exception& e) {
-    fail(std::string("invalid data position: ") + e.what());
+void ExampleStream::restore(const nlohmann::json& s, const std::string& where) {
+  const int64_t blocks = bert::json_int(s, "block", where);
+  if (blocks < 0) fail(where + ": key \"block\" is " + std::to_string(blocks) + ", expected >= 0");
+  gen_->restore(bert::json_key(s, "block_start", where), where + ".block_start");
+  block_.clear();
+  block_i_ = 0;
+  block_index_ = std::max<int64_t>(0, blocks - 1);
+  if (blocks > 0) {
+    refill();
+    const uint64_t served = bert::json_uint(s, "served", where);
+    if (served > block_.size())
+      fail(where + ": the saved data position does not match the corpus (has it changed?)");
+    block_i_ = (size_t)served;
+    if (block_i_ > 0) served_epoch_ = block_[block_i_ - 1].epoch;
   }
 }
 

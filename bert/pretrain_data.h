@@ -126,7 +126,8 @@ struct CorpusPosition {
   uint64_t offset = 0;
   int64_t ordinal = 0;
   nlohmann::json to_json() const { return {file, offset, ordinal}; }
-  static CorpusPosition from_json(const nlohmann::json& j);
+  // Throws "where: invalid corpus position ..." unless j is [file, offset, ordinal].
+  static CorpusPosition from_json(const nlohmann::json& j, const std::string& where = "the saved data position");
 };
 
 struct Document {
@@ -223,7 +224,9 @@ class ExampleStream {
   // The data position: restore(state()) on a stream built with the same files, tokenizer and
   // options continues with exactly the examples this one would give next.
   nlohmann::json state() const;
-  void restore(const nlohmann::json& s);
+  // A missing key or wrong type throws naming `where` (the file and key it came from) and
+  // the key.
+  void restore(const nlohmann::json& s, const std::string& where = "trainer_state.json: extra.data");
 
   int64_t epoch() const;           // the pass (0, 1, ...) of the last example given out
   int64_t documents_read() const;  // by the generator, in its current pass (it reads ahead)

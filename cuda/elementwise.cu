@@ -91,7 +91,7 @@ void binary(BinaryOp op, DType t, const Layout& ly, void* y, const void* a, cons
     switch (op) {
 #define CASE(OP) \
   case BinaryOp::OP: binary_kernel<BinaryOp::OP, T><<<grid, kThreads, 0, stream()>>>(yp, ap, bp, ix); break;
-      CASE(Add) CASE(Sub) CASE(Mul) CASE(Div) CASE(Maximum) CASE(Gt) CASE(Eq)
+      CASE(Add) CASE(Sub) CASE(Mul) CASE(Div) CASE(Maximum) CASE(Minimum) CASE(Gt) CASE(Eq)
 #undef CASE
     }
     CUDA_CHECK_LAUNCH();

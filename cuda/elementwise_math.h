@@ -54,7 +54,8 @@ enum class BinaryOp : int {
   Sub,
   Mul,
   Div,
-  Maximum,  // max(a, b), no gradient (used by clamps and masks)
+  Maximum,  // max(a, b); NaN if either is NaN, as torch.maximum
+  Minimum,  // min(a, b); NaN if either is NaN, as torch.minimum
   Gt,       // a > b ? 1 : 0
   Eq,       // a == b ? 1 : 0
 };
@@ -109,7 +110,8 @@ BERTLAB_HD T binary_apply(T a, T b) {
   else if constexpr (OP == BinaryOp::Sub) return a - b;
   else if constexpr (OP == BinaryOp::Mul) return a * b;
   else if constexpr (OP == BinaryOp::Div) return a / b;
-  else if constexpr (OP == BinaryOp::Maximum) return a > b ? a : b;
+  else if constexpr (OP == BinaryOp::Maximum) return (a > b || a != a) ? a : b;  // a != a: a is NaN
+  else if constexpr (OP == BinaryOp::Minimum) return (a < b || a != a) ? a : b;
   else if constexpr (OP == BinaryOp::Gt) return a > b ? (T)1 : (T)0;
   else if constexpr (OP == BinaryOp::Eq) return a == b ? (T)1 : (T)0;
 }

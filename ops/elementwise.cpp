@@ -3,6 +3,9 @@
 // cuda/elementwise.cu, from the shared formulas in cuda/elementwise_math.h.
 #include "ops/elementwise.h"
 
+#include <cmath>
+#include <string>
+
 #include "autograd/graph.h"
 #include "cuda/elementwise.h"
 #include "ops/check.h"
@@ -95,8 +98,51 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 Tensor gt(const Tensor& a, const Tensor& b) { return binary_kernel("gt", BinaryOp::Gt, a, b, true); }
 Tensor eq(const Tensor& a, const Tensor& b) { return binary_kernel("eq", BinaryOp::Eq, a, b, true); }
+
+// da = dy ([a wins] + 0.5 [a == b]), db = dy - da; `a_wins` is gt(a, b) for maximum and
+// gt(b, a) for minimum. Both masks are in the output's (broadcast) shape.
+static void min_max_backward(const Tensor& dy, const Tensor& a_wins, const Tensor& tie, const Shape& sa,
+                             const Shape& sb, Grads& g) {
+  Tensor wa = add(a_wins, mul(tie, 0.5));  // 1, 1/2 or 0
+  Tensor da = mul(dy, wa);
+  if (g.needs(0)) g.add(0, sum_to(da, sa));
+  if (g.needs(1)) g.add(1, sum_to(sub(dy, da), sb));
+}
+
 Tensor maximum(const Tensor& a, const Tensor& b) {
-  return binary_kernel("maximum", BinaryOp::Maximum, a, b, true);
+  Tensor y = binary_kernel("maximum", BinaryOp::Maximum, a, b, true);
+  return record("maximum", y, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& dy, Grads& g) {
+    min_max_backward(dy, gt(a, b), eq(a, b), a.shape(), b.shape(), g);
+  });
+}
+
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  Tensor y = binary_kernel("minimum", BinaryOp::Minimum, a, b, true);
+  return record("minimum", y, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& dy, Grads& g) {
+    min_max_backward(dy, gt(b, a), eq(a, b), a.shape(), b.shape(), g);
+  });
+}
+
+// Forward: max with a 0-d tensor holding lo, then min with one holding hi (the binary kernels
+// broadcast them with stride 0, on any device and dtype). Backward: the mask of lo <= x <= hi,
+// written 1 - [lo > x] and 1 - [x > hi] from the comparison we have.
+Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
+  check_defined("clamp", x);
+  if (!lo && !hi) fail("clamp: give at least one of min and max");
+  if ((lo && std::isnan(*lo)) || (hi && std::isnan(*hi))) fail("clamp: a bound is NaN");
+  if (lo && hi && !(*lo <= *hi))
+    fail("clamp: min " + std::to_string(*lo) + " is greater than max " + std::to_string(*hi));
+  Tensor lo_t = lo ? full({}, *lo, x.dtype(), x.device()) : Tensor();
+  Tensor hi_t = hi ? full({}, *hi, x.dtype(), x.device()) : Tensor();
+  Tensor y = x;
+  if (lo) y = binary_kernel("clamp", BinaryOp::Maximum, y, lo_t, true);
+  if (hi) y = binary_kernel("clamp", BinaryOp::Minimum, y, hi_t, true);
+  return record("clamp", y, {x}, [x = x.detach(), lo_t, hi_t](const Tensor& dy, Grads& g) {
+    Tensor dx = dy;
+    if (lo_t.defined()) dx = mul(dx, rsub(1.0, gt(lo_t, x)));  // [lo <= x]
+    if (hi_t.defined()) dx = mul(dx, rsub(1.0, gt(x, hi_t)));  // [x <= hi]
+    g.add(0, dx);
+  });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 // stretches) and their backward sums the gradient back to each operand's shape.
 #pragma once
 
+#include <optional>
+
 #include "autograd/tensor.h"
 
 namespace bertlab {
@@ -30,10 +32,20 @@ Tensor relu(const Tensor& x);                  // max(x, 0);      dx = dy [x > 0
 // gelu(x) = x Phi(x) = 0.5 x (1 + erf(x/sqrt 2)); the tanh form with GeluApprox::Tanh.
 Tensor gelu(const Tensor& x, GeluApprox approx = GeluApprox::None);
 
-// Comparisons and selection (no gradient through the condition).
+// Comparisons (no gradient: they are piecewise constant).
 Tensor gt(const Tensor& a, const Tensor& b);       // 1 where a > b, else 0 (a's dtype)
 Tensor eq(const Tensor& a, const Tensor& b);       // 1 where a == b, else 0
-Tensor maximum(const Tensor& a, const Tensor& b);  // elementwise max (no gradient)
+
+// Elementwise max / min with broadcasting; NaN if either operand is NaN (as torch.maximum).
+// The gradient goes to the operand that wins; on a tie (a == b) it is split in half between
+// them, as PyTorch does:  da = dy ([a > b] + 0.5 [a == b]),  db = dy - da.
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+
+// clamp(x, lo, hi) = min(max(x, lo), hi), either bound optional (at least one given, lo <= hi,
+// neither NaN); integer tensors too. NaN stays NaN. As torch.clamp, the gradient passes where
+// lo <= x <= hi (bounds included) and is 0 outside:  dx = dy [lo <= x] [x <= hi].
+Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

@@ -2,6 +2,7 @@
 #include "ops/shape.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "autograd/graph.h"
 #include "ops/check.h"
@@ -18,7 +19,7 @@ static Shape infer_shape(const char* op, const Tensor& x, Shape shape) {
     } else if (shape[i] < 0) {
       fail(std::string(op) + ": invalid dimension in " + shape_str(shape));
     } else {
-      known *= shape[i];
+      known = checked_mul(known, shape[i], std::string(op) + ": shape " + shape_str(shape));
     }
   }
   if (infer >= 0) {
@@ -27,7 +28,7 @@ static Shape infer_shape(const char* op, const Tensor& x, Shape shape) {
            shape_str(x.shape()) + " (" + std::to_string(x.numel()) + " elements)");
     shape[infer] = x.numel() / known;
   }
-  if (shape_numel(shape) != x.numel())
+  if (checked_numel(shape, op) != x.numel())
     fail(std::string(op) + ": shape " + shape_str(shape) + " is invalid for input of shape " +
          shape_str(x.shape()) + " (" + std::to_string(x.numel()) + " elements)");
   return shape;
@@ -167,6 +168,7 @@ Tensor expand(const Tensor& x, Shape shape) {
            std::to_string(i) + ": " + std::to_string(have) + " is not 1)");
   }
   if (shape == x.shape()) return x;
+  checked_numel(shape, "expand");  // a broadcast view allocates nothing, but its numel must count
   Tensor y = make_view(x, shape, strides, x.offset());
   return record("expand", y, {x}, [xs = x.shape()](const Tensor& dy, Grads& g) { g.add(0, sum_to(dy, xs)); });
 }
@@ -175,8 +177,12 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   check_min_dim("narrow", x, 1);
   int64_t d = wrap_dim("narrow", dim, x.dim());
   const int64_t n = x.shape()[d];
-  if (start < 0 || length < 0 || start + length > n)
-    fail("narrow: range [" + std::to_string(start) + ", " + std::to_string(start + length) +
+  // written as length > n - start so that a huge start or length cannot overflow the sum
+  if (start < 0 || length < 0 || start > n || length > n - start)
+    fail("narrow: range [" + std::to_string(start) + ", " +
+         (start >= 0 && length >= 0 && length <= INT64_MAX - start
+              ? std::to_string(start + length)
+              : std::to_string(start) + " + " + std::to_string(length)) +
          ") is out of bounds for dimension " + std::to_string(d) + " of size " + std::to_string(n) +
          " (shape " + shape_str(x.shape()) + ")");
   Shape s = x.shape();
@@ -238,7 +244,7 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
     if (!ok)
       fail("cat: tensor " + std::to_string(i) + " has shape " + shape_str(x.shape()) +
            ", which does not match " + shape_str(first.shape()) + " outside dimension " + std::to_string(d));
-    out[d] += x.shape()[d];
+    out[d] = checked_add(out[d], x.shape()[d], "cat: dimension " + std::to_string(d));
   }
   Tensor y = empty(out, first.dtype(), first.device());
   std::vector<int64_t> sizes;

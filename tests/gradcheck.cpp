@@ -1,6 +1,7 @@
 // tests/gradcheck.cpp — see gradcheck.h.
 #include "tests/gradcheck.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <unordered_set>
@@ -47,6 +48,11 @@ GradcheckResult gradcheck(const Fn& f, const std::vector<Tensor>& inputs, Gradch
       res.message = "gradcheck needs float64 inputs";
       return res;
     }
+  if (std::none_of(inputs.begin(), inputs.end(), [](const Tensor& x) { return x.defined() && x.requires_grad(); })) {
+    res.ok = false;  // a check of nothing would pass whatever backward does
+    res.message = "no input requires grad, so nothing was checked";
+    return res;
+  }
   for (const auto& x : inputs)
     if (x.defined()) x.impl()->grad.reset();
 
@@ -66,9 +72,16 @@ GradcheckResult gradcheck(const Fn& f, const std::vector<Tensor>& inputs, Gradch
     const Tensor& x = inputs[k];
     if (!x.defined() || !x.requires_grad()) continue;
     Tensor analytic = x.grad();
+    if (analytic.defined() && analytic.shape() != x.shape()) {
+      res.ok = false;
+      msg << "input " << k << " " << shape_str(x.shape()) << ": backward gave a gradient of shape "
+          << shape_str(analytic.shape()) << "; ";
+      continue;
+    }
     std::vector<double> an = analytic.defined() ? analytic.tolist<double>() : std::vector<double>(x.numel(), 0.0);
     // perturb through a dense host copy that the function sees as the same leaf
-    double worst = -1;
+    bool bad = false;
+    double worst = -INFINITY;  // the largest excess over the tolerance; a NaN counts as +inf
     int64_t worst_i = -1;
     double worst_a = 0, worst_n = 0;
     for (int64_t j = 0; j < x.numel(); ++j) {
@@ -81,15 +94,19 @@ GradcheckResult gradcheck(const Fn& f, const std::vector<Tensor>& inputs, Gradch
       double lm = weighted_sum(f(inputs), w);
       p[j] = orig;
       double numeric = (lp - lm) / (2 * opt.eps);
-      double err = std::fabs(an[j] - numeric) - (opt.atol + opt.rtol * std::fabs(numeric));
-      if (err > worst) {
-        worst = err;
+      const double diff = std::fabs(an[j] - numeric), tol = opt.atol + opt.rtol * std::fabs(numeric);
+      // written so that a NaN (or an infinity) in either gradient fails: NaN <= tol is false
+      const bool close = diff <= tol;
+      const double excess = close ? diff - tol : (std::isnan(diff - tol) ? INFINITY : diff - tol);
+      if (!close) bad = true;
+      if (worst_i < 0 || excess > worst) {
+        worst = excess;
         worst_i = j;
         worst_a = an[j];
         worst_n = numeric;
       }
     }
-    if (worst > 0) {
+    if (bad) {
       res.ok = false;
       msg << "input " << k << " " << shape_str(x.shape()) << ": element " << worst_i << " analytic "
           << worst_a << " vs numeric " << worst_n << "; ";
@@ -112,8 +129,14 @@ CloseResult allclose(const Tensor& got, const Tensor& ref, double atol, double r
   for (size_t i = 0; i < a.size(); ++i) {
     double d = std::fabs(a[i] - b[i]);
     r.max_abs_diff = std::max(r.max_abs_diff, std::isnan(d) ? INFINITY : d);
-    double excess = std::isnan(d) ? INFINITY : d - (atol + rtol * std::fabs(b[i]));
-    if (excess > worst || (wi < 0 && excess > 0)) {
+    // Written so that NaN fails: a NaN anywhere is never close (not even to a NaN), an
+    // infinity only to the same infinity (|inf - inf| would be NaN, rtol |inf| would be inf).
+    bool close;
+    if (std::isfinite(a[i]) && std::isfinite(b[i])) close = d <= atol + rtol * std::fabs(b[i]);
+    else close = a[i] == b[i];
+    if (close) continue;
+    double excess = std::isfinite(d) ? d - (atol + rtol * std::fabs(b[i])) : INFINITY;
+    if (wi < 0 || excess > worst) {
       worst = excess;
       wi = (int64_t)i;
     }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "tokenizer/tokenizer_json.h"
 #include "tokenizer/unicode.h"
 
 namespace bertlab::tokenizer {
@@ -140,10 +141,20 @@ BertTokenizer::BertTokenizer(Vocab vocab, TokenizerOptions options)
 }
 
 BertTokenizer BertTokenizer::from_pretrained(const std::filesystem::path& dir) {
+  const auto json_file = dir / "tokenizer.json";
+  if (std::filesystem::exists(json_file)) {
+    TokenizerJson tj = load_tokenizer_json(json_file);
+    TokenizerOptions options = load_tokenizer_config(dir, tj.options, json_file);
+    try {
+      return BertTokenizer(std::move(tj.vocab), std::move(options));
+    } catch (const TokenizerError& e) {  // e.g. a mask_token that is not in the vocabulary
+      throw TokenizerError(json_file.string() + ": " + e.what());
+    }
+  }
   const auto vocab_file = dir / "vocab.txt";
   if (!std::filesystem::exists(vocab_file)) {
-    throw TokenizerError(dir.string() + ": no vocab.txt in this folder (only WordPiece vocab.txt "
-                                        "folders are supported, not tokenizer.json alone)");
+    throw TokenizerError(dir.string() + ": no tokenizer.json or vocab.txt in this folder (a BERT model folder "
+                                        "saved by transformers or bertlab has one)");
   }
   return BertTokenizer(vocab_file, load_tokenizer_config(dir));
 }

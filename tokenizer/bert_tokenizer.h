@@ -55,6 +55,11 @@ TokenizerOptions load_tokenizer_config(const std::filesystem::path& dir);
 void read_tokenizer_config_json(std::string_view text, const std::string& name, TokenizerOptions& o);
 void read_special_tokens_map_json(std::string_view text, const std::string& name, TokenizerOptions& o);
 
+// The same over the options read from tokenizer.json (tokenizer/tokenizer_json.h): the normalizer,
+// [UNK], [CLS] and [SEP] stay tokenizer.json's, and a key here that disagrees is an error.
+TokenizerOptions load_tokenizer_config(const std::filesystem::path& dir, const TokenizerOptions& from_tokenizer_json,
+                                       const std::filesystem::path& tokenizer_json_path);
+
 enum class Truncation { kNone, kLongestFirst, kOnlyFirst, kOnlySecond };
 enum class Padding { kNone, kLongest, kMaxLength };
 enum class OffsetUnit { kCodePoints, kBytes };
@@ -91,7 +96,9 @@ class BertTokenizer {
   // a special token that is not in it.
   BertTokenizer(const std::filesystem::path& vocab_file, TokenizerOptions options = {});
   BertTokenizer(Vocab vocab, TokenizerOptions options = {});
-  // From an HF model folder: vocab.txt + tokenizer_config.json (+ special_tokens_map.json).
+  // From an HF model folder: tokenizer.json when there is one (as AutoTokenizer prefers it;
+  // transformers 5 writes no vocab.txt), else vocab.txt; + tokenizer_config.json (+
+  // special_tokens_map.json). Throws TokenizerError naming the file and key.
   static BertTokenizer from_pretrained(const std::filesystem::path& dir);
 
   // One text, or a pair (question, context): [CLS] A [SEP] (B [SEP]).

@@ -6,6 +6,8 @@ transformers computes on the same file. Not part of CI (needs the run folders an
 Usage: tools/.venv-torch/bin/python tools/check_pipelines_hf.py [--sentiment RUN/best] [--ner RUN/best] [--qa RUN/best]
            [--zero-shot-random]
 Each check prints the largest score difference and whether the labels / spans / answers agree.
+The same comparison runs in CI on tiny models and committed golden outputs:
+tools/make_pipelines_golden.py and tests/tasks/test_pipelines_hf.cpp.
 --zero-shot-random checks zero-shot on a random bert-mini saved by `bertlab init` with the labels
 contradiction / neutral / entailment (no NLI model is available offline).
 transformers 5 removed the question-answering pipeline: for --qa put transformers 4.x first on

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "bert/cli/commands.h"
+#include "bert/cli/common.h"
 #include "ops/ops.h"
 
 namespace bertlab::cli {
@@ -80,14 +81,19 @@ void run_demo(const DemoOptions& o) {
 void add_demo_command(CLI::App& app) {
   auto opts = std::make_shared<DemoOptions>();
   auto* c = app.add_subcommand("demo", "train a two-layer MLP with bertlab's autograd and print the loss falling");
-  c->add_option("--steps", opts->steps, "training steps")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--hidden", opts->hidden, "hidden units")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--batch", opts->batch, "batch size")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--lr", opts->lr, "learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--momentum", opts->momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  c->add_option("--seed", opts->seed, "random seed")->capture_default_str();
-  c->add_option("--log-every", opts->log_every, "print every N steps")->check(CLI::PositiveNumber)->capture_default_str();
-  c->callback([opts] { run_demo(*opts); });
+  c->add_option("--steps", opts->steps, "training steps")->check(at_least<int>(1))->capture_default_str();
+  c->add_option("--hidden", opts->hidden, "hidden units")->check(in_range<int>(1, 1 << 16))->capture_default_str();
+  c->add_option("--batch", opts->batch, "batch size")->check(in_range<int>(1, 1 << 20))->capture_default_str();
+  c->add_option("--lr", opts->lr, "learning rate")->check(greater_than(0))->capture_default_str();
+  c->add_option("--momentum", opts->momentum, "SGD momentum")->check(in_range<double>(0, 1))->capture_default_str();
+  add_seed_flag(c, opts->seed, "initialisation and data");
+  c->add_option("--log-every", opts->log_every, "print every N steps")->check(at_least<int>(1))->capture_default_str();
+  auto common = std::make_shared<CommonFlags>();
+  add_common_flags(c, *common, kThreads);
+  c->callback([opts, common] {
+    common->apply();
+    run_demo(*opts);
+  });
 }
 
 }  // namespace bertlab::cli

@@ -20,19 +20,19 @@ void add_info_command(CLI::App& app) {
     std::string task = "base";
     int64_t num_labels = 0;
     bool freeze = false;
-    bool json = false;
+    CommonFlags common;
   };
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("info", "print a model's configuration and parameter counts");
   c->add_option("--config", o->config, "preset (bert-tiny ... bert-large[-cased]), a config.json, or a model folder")
       ->capture_default_str();
   c->add_option("--task", o->task, "head: base (BertModel), pretrain, mlm, classify, ner, qa")
-      ->check(CLI::IsMember({"base", "pretrain", "mlm", "nsp", "classify", "ner", "qa"}))
+      ->check(one_of({"base", "pretrain", "mlm", "nsp", "classify", "ner", "qa"}))
       ->capture_default_str();
   c->add_option("--num-labels", o->num_labels, "labels of a classify/ner head (default: from the config, else 2)")
-      ->check(CLI::PositiveNumber);
+      ->check(in_range<long>(1, 1 << 20));
   c->add_flag("--freeze-encoder", o->freeze, "freeze the encoder (bert.*): only the head trains");
-  c->add_flag("--json", o->json, "print one JSON object with keys total and trainable");
+  add_common_flags(c, o->common, kJson, "print one JSON object with keys total and trainable");
   c->callback([o] {
     bert::BertConfig config = resolve_config(o->config);
     if (o->num_labels > 0) config.set_num_labels(o->num_labels);
@@ -51,7 +51,7 @@ void add_info_command(CLI::App& app) {
       model = m;
     }
     const int64_t total = model->num_parameters(), trainable = model->num_parameters(true);
-    if (o->json) {
+    if (o->common.json) {
       nlohmann::json j = {{"config", o->config}, {"model", name}, {"total", total}, {"trainable", trainable}};
       std::printf("%s\n", j.dump().c_str());
       return;

@@ -21,16 +21,16 @@ void add_init_command(CLI::App& app) {
   auto* c = app.add_subcommand("init", "write a new randomly initialised model folder (Hugging Face format)");
   c->add_option("--config", o->config, "preset (bert-tiny ... bert-large[-cased]) or a config.json")->capture_default_str();
   c->add_option("--task", o->task, "head: pretrain, mlm, nsp, classify, ner, qa")
-      ->check(CLI::IsMember({"pretrain", "mlm", "nsp", "classify", "ner", "qa"}))
+      ->check(one_of({"pretrain", "mlm", "nsp", "classify", "ner", "qa"}))
       ->capture_default_str();
-  c->add_option("--num-labels", o->num_labels, "labels of a classify/ner head")->check(CLI::PositiveNumber);
+  c->add_option("--num-labels", o->num_labels, "labels of a classify/ner head")->check(in_range<long>(1, 1 << 20));
   c->add_option("--out", o->out, "folder to create")->required();
   c->add_option("--vocab", o->vocab, "vocab.txt to ship with it (default: the bundled uncased/cased vocab)");
-  c->add_option("--seed", o->seed, "random seed")->capture_default_str();
+  add_seed_flag(c, o->seed, "the initial weights");
   c->callback([o] {
     bert::BertConfig config = resolve_config(o->config);
     if (o->num_labels > 0) {
-      if (o->task != "classify" && o->task != "ner") fail("init: --num-labels applies to classify and ner heads only");
+      if (o->task != "classify" && o->task != "ner") usage_error("--num-labels applies to classify and ner heads only");
       config.set_num_labels(o->num_labels);
     }
     auto model = bert::make_model(task_from_cli(o->task), config);

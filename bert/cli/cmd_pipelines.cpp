@@ -3,13 +3,14 @@
 // with aggregation_strategy="simple", question-answering and zero-shot-classification).
 // Text comes from the arguments, or from stdin (one text a line) when there are none or the
 // argument is '-'. --json prints one JSON value per input, as the Hugging Face pipeline returns
-// it; otherwise readable lines.
+// it; otherwise readable lines. --input FILE reads a file (or '-') a batch at a time and writes
+// JSON lines with each input's line number (--output FILE, default stdout): see predict_lines.
 //
 //   bertlab predict sentiment --model runs/sst2/best "a gorgeous, witty film"
 //   bertlab predict ner --model runs/conll/best --html ner.html < sentences.txt
 //   bertlab predict qa --model runs/squad/best --question "Who?" --context "..."
 //   bertlab predict zero-shot --model NLI_MODEL --labels sports,politics "The match ended 2-1"
-#include <omp.h>
+//   bertlab predict sentiment --model runs/sst2/best --input reviews.txt --output reviews.jsonl
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bert/cli/commands.h"
+#include "bert/cli/common.h"
 #include "bert/io.h"
 #include "bert/tasks/pipelines.h"
 
@@ -25,26 +27,25 @@ namespace bertlab::cli {
 namespace {
 
 struct Common {
-  std::string model, device = "cpu";
+  std::string model, input, output;
   std::vector<std::string> texts;
-  int threads = 0;
   int64_t batch_size = 32;
-  bool json = false;
+  CommonFlags common;
 };
 
 void add_common(CLI::App* c, Common& f, bool positional = true) {
-  c->add_option("--model", f.model, "fine-tuned model folder (e.g. RUN_DIR/best)")->required();
+  c->add_option("--model", f.model, "fine-tuned model folder (e.g. RUN_DIR/best)")->required()->transform(model_folder());
   if (positional) c->add_option("text", f.texts, "texts ('-' or none: one text per line from stdin)");
-  c->add_option("--device", f.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  c->add_option("--threads", f.threads, "CPU threads (0: OpenMP's default)");
-  c->add_option("--batch-size", f.batch_size, "texts per batch")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_flag("--json", f.json, "one JSON value per input (the Hugging Face pipeline's output)");
+  c->add_option("--batch-size", f.batch_size, "texts per batch")->check(at_least<long>(1))->capture_default_str();
+  add_common_flags(c, f.common, kThreads | kDevice | kJson, "one JSON value per input (the Hugging Face pipeline's output)");
+  add_file_flags(c, f.input, f.output);
 }
 
-std::vector<std::string> read_texts(const std::vector<std::string>& args) {
+// The texts of the arguments, or of stdin; blank lines of stdin are skipped (--input keeps them).
+std::vector<std::string> read_texts(const Common& f) {
   std::vector<std::string> out;
-  bool from_stdin = args.empty();
-  for (auto& a : args) {
+  bool from_stdin = f.texts.empty();
+  for (auto& a : f.texts) {
     if (a == "-") from_stdin = true;
     else out.push_back(a);
   }
@@ -52,16 +53,24 @@ std::vector<std::string> read_texts(const std::vector<std::string>& args) {
     std::string line;
     while (std::getline(std::cin, line)) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") != std::string::npos) out.push_back(line);
+      if (!is_blank(line)) out.push_back(line);
     }
   }
-  if (out.empty()) fail("predict: no text (give it as arguments, or one per line on stdin)");
+  if (out.empty()) fail("predict: no text (give it as arguments, one per line on stdin, or --input FILE)");
   return out;
 }
 
-Device device_of(const Common& f) {
-  if (f.threads > 0) omp_set_num_threads(f.threads);
-  return f.device == "cuda" ? Device::CUDA : Device::CPU;
+std::vector<std::string> texts_of(const std::vector<InputLine>& lines) {
+  std::vector<std::string> t;
+  for (auto& l : lines) t.push_back(l.text);
+  return t;
+}
+
+nlohmann::json entities_json(const std::vector<tasks::EntityGroup>& es) {
+  nlohmann::json a = nlohmann::json::array();
+  for (auto& e : es)
+    a.push_back({{"entity_group", e.entity_group}, {"score", e.score}, {"word", e.word}, {"start", e.start}, {"end", e.end}});
+  return a;
 }
 
 std::vector<std::string> split_labels(const std::string& s) {
@@ -87,12 +96,22 @@ void add_predict_sentiment(CLI::App& predict) {
   auto* c = predict.add_subcommand("sentiment", "the label of a text classifier (e.g. fine-tuned on SST-2) and its softmax score");
   add_common(c, *f);
   c->callback([f] {
-    tasks::Loaded m = tasks::load_for_inference(f->model, bert::Task::SequenceClassification, device_of(*f));
-    std::vector<std::string> texts = read_texts(f->texts);
+    if (!f->input.empty() && !f->texts.empty()) usage_error("give texts as arguments or --input FILE, not both");
+    tasks::Loaded m = tasks::load_for_inference(f->model, bert::Task::SequenceClassification, f->common.apply());
+    if (!f->input.empty()) {
+      predict_lines(f->input, f->output, f->batch_size, [&](const std::vector<InputLine>& lines) {
+        std::vector<nlohmann::json> out;
+        for (auto& r : tasks::classify_texts(m, texts_of(lines), f->batch_size))
+          out.push_back({{"label", r[0].label}, {"score", r[0].score}});
+        return out;
+      });
+      return;
+    }
+    std::vector<std::string> texts = read_texts(*f);
     auto res = tasks::classify_texts(m, texts, f->batch_size);
     for (size_t i = 0; i < texts.size(); ++i) {
       const auto& top = res[i][0];
-      if (f->json) std::printf("%s\n", nlohmann::json{{"label", top.label}, {"score", top.score}}.dump().c_str());
+      if (f->common.json) std::printf("%s\n", nlohmann::json{{"label", top.label}, {"score", top.score}}.dump().c_str());
       else std::printf("%-10s %.4f  %s\n", top.label.c_str(), top.score, texts[i].c_str());
     }
   });
@@ -103,19 +122,25 @@ void add_predict_ner(CLI::App& predict) {
   auto html = std::make_shared<std::string>();
   auto* c = predict.add_subcommand("ner", "named entities, grouped as the Hugging Face pipeline's aggregation_strategy=simple");
   add_common(c, *f);
-  c->add_option("--html", *html, "also write a page with the entities marked in colour");
+  c->add_option("--html", *html, "also write a page with the entities marked in colour")->excludes("--input");
   c->callback([f, html] {
-    tasks::Loaded m = tasks::load_for_inference(f->model, bert::Task::TokenClassification, device_of(*f));
-    std::vector<std::string> texts = read_texts(f->texts);
+    if (!f->input.empty() && !f->texts.empty()) usage_error("give texts as arguments or --input FILE, not both");
+    tasks::Loaded m = tasks::load_for_inference(f->model, bert::Task::TokenClassification, f->common.apply());
+    if (!f->input.empty()) {
+      predict_lines(f->input, f->output, f->batch_size, [&](const std::vector<InputLine>& lines) {
+        std::vector<nlohmann::json> out;
+        for (auto& r : tasks::ner_texts(m, texts_of(lines), f->batch_size)) out.push_back({{"entities", entities_json(r)}});
+        return out;
+      });
+      return;
+    }
+    std::vector<std::string> texts = read_texts(*f);
     auto res = tasks::ner_texts(m, texts, f->batch_size);
     const std::vector<std::string> types = tasks::entity_types(m.labels);
     const bool tty = ::isatty(1);
     for (size_t i = 0; i < texts.size(); ++i) {
-      if (f->json) {
-        nlohmann::json a = nlohmann::json::array();
-        for (auto& e : res[i])
-          a.push_back({{"entity_group", e.entity_group}, {"score", e.score}, {"word", e.word}, {"start", e.start}, {"end", e.end}});
-        std::printf("%s\n", a.dump().c_str());
+      if (f->common.json) {
+        std::printf("%s\n", entities_json(res[i]).dump().c_str());
         continue;
       }
       if (tty) std::printf("%s\n", tasks::render_ansi(texts[i], res[i], types).c_str());
@@ -127,7 +152,7 @@ void add_predict_ner(CLI::App& predict) {
     }
     if (!html->empty()) {
       bert::write_file_atomic(*html, tasks::render_html(texts, res, types));
-      if (!f->json) std::printf("wrote %s\n", html->c_str());
+      if (!f->common.json) std::printf("wrote %s\n", html->c_str());
     }
   });
 }
@@ -143,46 +168,74 @@ void add_predict_qa(CLI::App& predict) {
   add_common(c, f->c, false);
   c->add_option("--question", f->question, "the question");
   c->add_option("--context", f->context, "the text holding the answer");
-  c->add_option("--top-k", f->top_k, "answers to return")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--max-answer-len", f->max_answer_len, "longest answer in tokens")->check(CLI::PositiveNumber)->capture_default_str();
-  c->footer("Without --question/--context, reads JSON lines {\"question\": ..., \"context\": ...} from stdin.");
+  c->add_option("--top-k", f->top_k, "answers to return")->check(at_least<long>(1))->capture_default_str();
+  c->add_option("--max-answer-len,--max-answer-length", f->max_answer_len, "longest answer in tokens")
+      ->check(at_least<long>(1))
+      ->capture_default_str();
+  c->footer("Without --question/--context, reads JSON lines {\"question\": ..., \"context\": ...} from stdin or --input; "
+            "with --input each output line is {\"line\", \"question\", and the answer (or \"answers\" with --top-k)}.");
   c->callback([f] {
-    tasks::Loaded m = tasks::load_for_inference(f->c.model, bert::Task::QuestionAnswering, device_of(f->c));
+    if (!f->c.input.empty() && (!f->question.empty() || !f->context.empty()))
+      usage_error("give --question and --context, or --input FILE, not both");
+    if (f->question.empty() != f->context.empty()) usage_error("give both --question and --context");
+    tasks::Loaded m = tasks::load_for_inference(f->c.model, bert::Task::QuestionAnswering, f->c.common.apply());
+    auto answer_json = [&](const std::string& q, const std::string& ctx) {
+      nlohmann::json a = nlohmann::json::array();
+      for (auto& x : tasks::answer_question(m, q, ctx, f->top_k, f->max_answer_len))
+        a.push_back({{"score", x.score}, {"start", x.start}, {"end", x.end}, {"answer", x.answer}});
+      return a;
+    };
+    // {"question": "...", "context": "..."} on line `n` of `where`
+    auto parse = [](const std::string& line, const std::string& where, int64_t n) {
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::parse_error& e) {
+        fail(where + ":" + std::to_string(n) + ": invalid JSON: " + e.what());
+      }
+      if (!j.is_object() || !j.contains("question") || !j.contains("context") || !j["question"].is_string() ||
+          !j["context"].is_string())
+        fail(where + ":" + std::to_string(n) + ": expected {\"question\": \"...\", \"context\": \"...\"}");
+      return std::pair{j["question"].get<std::string>(), j["context"].get<std::string>()};
+    };
+    if (!f->c.input.empty()) {
+      const std::string where = f->c.input == "-" ? "stdin" : f->c.input;
+      predict_lines(
+          f->c.input, f->c.output, f->c.batch_size,
+          [&](const std::vector<InputLine>& lines) {
+            std::vector<nlohmann::json> out;
+            for (const InputLine& l : lines) {
+              auto [q, ctx] = parse(l.text, where, l.line);
+              nlohmann::json a = answer_json(q, ctx), rec = {{"question", q}};
+              if (f->top_k == 1 && a.size() == 1) rec.update(a[0]);
+              else rec["answers"] = a;
+              out.push_back(rec);
+            }
+            return out;
+          },
+          "");
+      return;
+    }
     std::vector<std::pair<std::string, std::string>> inputs;
-    if (!f->question.empty() || !f->context.empty()) {
-      if (f->question.empty() || f->context.empty()) fail("predict qa: give both --question and --context");
+    if (!f->question.empty()) {
       inputs.push_back({f->question, f->context});
     } else {
       std::string line;
-      int64_t n = 0;
-      while (std::getline(std::cin, line)) {
-        ++n;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        nlohmann::json j;
-        try {
-          j = nlohmann::json::parse(line);
-        } catch (const nlohmann::json::parse_error& e) {
-          fail("stdin:" + std::to_string(n) + ": invalid JSON: " + e.what());
-        }
-        if (!j.is_object() || !j.contains("question") || !j.contains("context") || !j["question"].is_string() ||
-            !j["context"].is_string())
-          fail("stdin:" + std::to_string(n) + ": expected {\"question\": \"...\", \"context\": \"...\"}");
-        inputs.push_back({j["question"].get<std::string>(), j["context"].get<std::string>()});
-      }
-      if (inputs.empty()) fail("predict qa: no input (--question and --context, or JSON lines on stdin)");
+      for (int64_t n = 1; std::getline(std::cin, line); ++n)
+        if (!is_blank(line) && line != "\r") inputs.push_back(parse(line, "stdin", n));
+      if (inputs.empty()) fail("predict qa: no input (--question and --context, or JSON lines on stdin or --input)");
     }
     for (auto& [q, ctx] : inputs) {
-      auto answers = tasks::answer_question(m, q, ctx, f->top_k, f->max_answer_len);
-      if (f->c.json) {
-        nlohmann::json a = nlohmann::json::array();
-        for (auto& x : answers) a.push_back({{"score", x.score}, {"start", x.start}, {"end", x.end}, {"answer", x.answer}});
+      const nlohmann::json a = answer_json(q, ctx);
+      if (f->c.common.json) {
         std::printf("%s\n", (f->top_k == 1 && a.size() == 1 ? a[0] : a).dump().c_str());
         continue;
       }
       std::printf("Q: %s\n", q.c_str());
-      if (answers.empty()) std::printf("  (no answer)\n");
-      for (auto& x : answers)
-        std::printf("  %s   (score %.4f, characters %lld-%lld)\n", x.answer.c_str(), x.score, (long long)x.start, (long long)x.end);
+      if (a.empty()) std::printf("  (no answer)\n");
+      for (auto& x : a)
+        std::printf("  %s   (score %.4f, characters %lld-%lld)\n", x["answer"].get<std::string>().c_str(), x["score"].get<double>(),
+                    (long long)x["start"].get<int64_t>(), (long long)x["end"].get<int64_t>());
     }
   });
 }
@@ -202,11 +255,23 @@ void add_predict_zero_shot(CLI::App& predict) {
   c->footer("The model must be an NLI classifier whose config.json labels include 'entailment' (and 'contradiction' "
             "for --multi-label), e.g. one fine-tuned on MNLI with bertlab finetune classify.");
   c->callback([f] {
-    tasks::Loaded m = tasks::load_for_inference(f->c.model, bert::Task::SequenceClassification, device_of(f->c));
+    if (!f->c.input.empty() && !f->c.texts.empty()) usage_error("give texts as arguments or --input FILE, not both");
+    tasks::Loaded m = tasks::load_for_inference(f->c.model, bert::Task::SequenceClassification, f->c.common.apply());
     std::vector<std::string> labels = split_labels(f->labels);
-    for (auto& text : read_texts(f->c.texts)) {
+    if (!f->c.input.empty()) {
+      predict_lines(f->c.input, f->c.output, f->c.batch_size, [&](const std::vector<InputLine>& lines) {
+        std::vector<nlohmann::json> out;
+        for (const InputLine& l : lines) {
+          tasks::ZeroShotResult r = tasks::zero_shot(m, l.text, labels, f->templ, f->multi);
+          out.push_back({{"labels", r.labels}, {"scores", r.scores}});
+        }
+        return out;
+      });
+      return;
+    }
+    for (auto& text : read_texts(f->c)) {
       tasks::ZeroShotResult r = tasks::zero_shot(m, text, labels, f->templ, f->multi);
-      if (f->c.json) {
+      if (f->c.common.json) {
         std::printf("%s\n", nlohmann::json{{"sequence", r.sequence}, {"labels", r.labels}, {"scores", r.scores}}.dump().c_str());
         continue;
       }

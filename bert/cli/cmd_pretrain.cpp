@@ -5,8 +5,6 @@
 //   bertlab pretrain --config bert-mini --corpus data/wikitext2/wiki.test.raw --steps 2000 --out runs/mini
 //   bertlab pretrain --out runs/mini --corpus ... --steps 2000 --resume            (same flags + --resume)
 //   bertlab eval pretrain --model runs/mini/final --corpus held_out.txt
-#include <omp.h>
-
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -19,12 +17,29 @@
 
 namespace bertlab::cli {
 
+namespace {
+
+// --holdout-every: 0 (no held-out split) or N >= 2 (every N-th document; 1 would hold out all).
+CLI::Validator holdout_every() {
+  const CLI::Validator number = at_least<long>(0);
+  return CLI::Validator(
+      [number](std::string& s) -> std::string {
+        std::string err = number(s);
+        if (err.empty() && s == "1") err = "must be 0 (none) or at least 2, got 1";
+        return err;
+      },
+      "0 or at least 2");
+}
+
+}  // namespace
+
 void add_pretrain_command(CLI::App& app) {
   struct Opts {
     bert::PretrainOptions p;
     std::string config = "bert-mini";
     std::string resume;
     bool tf32 = false;
+    CommonFlags common;
   };
   auto o = std::make_shared<Opts>();
   auto& p = o->p;
@@ -38,55 +53,71 @@ void add_pretrain_command(CLI::App& app) {
   // model
   c->add_option("--config", o->config, "preset (bert-tiny, bert-mini, bert-small, bert-medium, bert-base, ...) or config.json, for a new model")
       ->capture_default_str();
-  c->add_option("--model", p.model_dir, "continue pre-training a model folder (Hugging Face format) instead");
+  c->add_option("--model", p.model_dir, "continue pre-training a model folder (Hugging Face format) instead")
+      ->transform(model_folder());
   // data
   c->add_option("--corpus", p.corpus, "training text file (repeat for more)")->required();
   c->add_option("--corpus-format", p.corpus_format, "auto, lines or raw (auto: raw for *.raw or WikiText headings)")
-      ->check(CLI::IsMember({"auto", "lines", "raw"}))
+      ->check(one_of({"auto", "lines", "raw"}))
       ->capture_default_str();
   c->add_option("--eval-corpus", p.eval_corpus, "held-out text for evaluation (default: every --holdout-every-th document of --corpus)");
-  c->add_option("--holdout-every", p.holdout_every, "hold out every N-th document for evaluation (0: none)")->capture_default_str();
-  c->add_option("--eval-examples", p.eval_examples, "examples in the evaluation set")->capture_default_str();
-  c->add_option("--vocab", p.vocab, "vocab.txt (default: the model's, or the bundled bert-base-uncased vocab)");
-  c->add_option("--max-seq-length", p.max_seq_length, "tokens per example, [CLS] A [SEP] B [SEP]")->capture_default_str();
-  c->add_option("--max-predictions", p.max_predictions_per_seq, "masked tokens per example at most (0: 15% of --max-seq-length)")
+  c->add_option("--holdout-every", p.holdout_every, "hold out every N-th document for evaluation (0: none)")
+      ->check(holdout_every())
       ->capture_default_str();
-  c->add_option("--mlm-prob", p.masked_lm_prob, "share of tokens to predict")->capture_default_str();
-  c->add_option("--short-seq-prob", p.short_seq_prob, "share of examples made shorter than --max-seq-length")->capture_default_str();
+  c->add_option("--eval-examples", p.eval_examples, "examples in the evaluation set")->check(at_least<long>(1))->capture_default_str();
+  c->add_option("--vocab", p.vocab, "vocab.txt (default: the model's, or the bundled bert-base-uncased vocab)");
+  c->add_option("--max-seq-length", p.max_seq_length, "tokens per example, [CLS] A [SEP] B [SEP]")
+      ->check(at_least<long>(8))
+      ->capture_default_str();
+  c->add_option("--max-predictions", p.max_predictions_per_seq, "masked tokens per example at most (0: 15% of --max-seq-length)")
+      ->check(at_least<long>(0))
+      ->capture_default_str();
+  c->add_option("--mlm-prob", p.masked_lm_prob, "share of tokens to predict")->check(in_range<double>(0.001, 1))->capture_default_str();
+  c->add_option("--short-seq-prob", p.short_seq_prob, "share of examples made shorter than --max-seq-length")
+      ->check(in_range<double>(0, 1))
+      ->capture_default_str();
   c->add_flag("--whole-word-masking", p.whole_word_masking, "mask every WordPiece of a word together");
-  c->add_option("--shuffle-buffer", p.shuffle_buffer, "examples shuffled together")->capture_default_str();
-  c->add_option("--doc-window", p.window_docs, "documents kept in memory for random next sentences")->capture_default_str();
+  c->add_option("--shuffle-buffer", p.shuffle_buffer, "examples shuffled together")->check(at_least<long>(1))->capture_default_str();
+  c->add_option("--doc-window", p.window_docs, "documents kept in memory for random next sentences")
+      ->check(at_least<long>(1))
+      ->capture_default_str();
   // optimisation
-  c->add_option("--batch-size", p.batch_size, "examples per micro-batch")->capture_default_str();
-  c->add_option("--grad-accum", p.grad_accum, "micro-batches per optimizer step")->capture_default_str();
-  c->add_option("--lr", p.lr, "peak learning rate (AdamW)")->capture_default_str();
-  auto* ws = c->add_option("--warmup-steps", p.warmup_steps, "linear warmup steps");
+  c->add_option("--batch-size", p.batch_size, "examples per micro-batch")->check(at_least<long>(1))->capture_default_str();
+  c->add_option("--grad-accum", p.grad_accum, "micro-batches per optimizer step")->check(at_least<long>(1))->capture_default_str();
+  c->add_option("--lr", p.lr, "peak learning rate (AdamW)")->check(greater_than(0))->capture_default_str();
+  auto* ws = c->add_option("--warmup-steps", p.warmup_steps, "linear warmup steps")->check(at_least<long>(0));
   c->add_option("--warmup-ratio", p.warmup_ratio, "warmup as a share of --steps (when --warmup-steps is not given)")
+      ->check(in_range<double>(0, 1))
       ->capture_default_str()
       ->excludes(ws);
-  c->add_option("--steps", p.steps, "optimizer steps in all (the learning rate decays to 0 there)");
-  c->add_option("--max-minutes", p.max_minutes, "time budget: save and stop after this many minutes");
-  c->add_option("--weight-decay", p.weight_decay, "AdamW weight decay (not on biases and LayerNorm)")->capture_default_str();
-  c->add_option("--clip", p.clip, "clip the gradient norm (0: off)")->capture_default_str();
+  c->add_option("--steps", p.steps, "optimizer steps in all (the learning rate decays to 0 there)")->check(at_least<long>(0));
+  c->add_option("--max-minutes", p.max_minutes, "time budget: save and stop after this many minutes")->check(at_least<double>(0));
+  c->add_option("--weight-decay", p.weight_decay, "AdamW weight decay (not on biases and LayerNorm)")
+      ->check(at_least<double>(0))
+      ->capture_default_str();
+  c->add_option("--clip", p.clip, "clip the gradient norm (0: off)")->check(at_least<double>(0))->capture_default_str();
   // bookkeeping
   c->add_option("--out", p.out, "run folder")->capture_default_str();
   c->add_option("--resume", o->resume,
                 "continue the newest checkpoint in --out (no value), or a checkpoint folder; give the run's other flags again")
       ->expected(0, 1);
-  c->add_option("--eval-every", p.eval_every, "evaluate every N steps (0: at the end only)")->capture_default_str();
-  c->add_option("--save-every", p.save_every, "checkpoint every N steps (0: at the end only)")->capture_default_str();
-  c->add_option("--keep", p.keep, "checkpoints to keep (0: all)")->capture_default_str();
-  c->add_option("--log-every", p.log_every, "log a line / metrics record every N steps")->capture_default_str();
-  c->add_option("--seed", p.seed, "random seed (initialisation, data, dropout)")->capture_default_str();
-  c->add_option("--threads", p.threads, "CPU threads (0: OpenMP's default)")->capture_default_str();
-  c->add_option("--device", p.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  c->add_option("--eval-every", p.eval_every, "evaluate every N steps (0: at the end only)")->check(at_least<long>(0))->capture_default_str();
+  c->add_option("--save-every", p.save_every, "checkpoint every N steps (0: at the end only)")->check(at_least<long>(0))->capture_default_str();
+  c->add_option("--keep", p.keep, "checkpoints to keep (0: all)")->check(at_least<int>(0))->capture_default_str();
+  c->add_option("--log-every", p.log_every, "log a line / metrics record every N steps")->check(at_least<long>(1))->capture_default_str();
+  add_seed_flag(c, p.seed, "initialisation, data, dropout");
+  add_common_flags(c, o->common, kThreads | kDevice | kNoProgress);
   c->add_flag("--tf32", o->tf32, "with --device cuda: TF32 tensor cores for the float32 matrix products (faster, 10-bit mantissa)");
   // For tests of the NaN stop only: pretend the loss is NaN at this step.
-  c->add_option("--debug-nan-at-step", p.debug_nan_at_step)->group("");
+  c->add_option("--debug-nan-at-step", p.debug_nan_at_step)->check(at_least<long>(0))->group("");
 
   c->callback([o, c] {
     auto& p = o->p;
+    p.threads = o->common.threads;
+    p.device = o->common.device;
+    p.progress = !o->common.no_progress;
     cuda::set_allow_tf32(o->tf32);
+    if (p.steps == 0 && p.max_minutes == 0) usage_error("give --steps N and/or --max-minutes M (when to stop)");
     if (c->count("--resume")) p.resume = o->resume.empty() ? "latest" : o->resume;
     if (p.model_dir.empty() && p.resume.empty()) {
       p.config = resolve_config(o->config);
@@ -114,7 +145,7 @@ void add_pretrain_command(CLI::App& app) {
     if (r.interrupted) {
       std::printf("pretrain: interrupted; continue with the same flags and --resume\n");
       std::fflush(stdout);
-      throw CLI::RuntimeError(130);
+      throw CLI::RuntimeError(kExitInterrupted);
     }
     if (!r.final_dir.empty()) std::printf("pretrain: model %s\n", r.final_dir.c_str());
   });
@@ -122,30 +153,29 @@ void add_pretrain_command(CLI::App& app) {
 
 void add_eval_pretrain(CLI::App& eval) {
   struct Opts {
-    std::string model = "runs/pretrain/final", format = "auto", device = "cpu";
+    std::string model = "runs/pretrain/final", format = "auto";
     std::vector<std::string> corpus;
     int64_t max_seq_length = 128, examples = 1000, batch_size = 32;
     uint64_t seed = 12345;
-    bool wwm = false, json = false;
-    int threads = 0;
+    bool wwm = false;
+    CommonFlags common;
   };
   auto o = std::make_shared<Opts>();
   auto* c = eval.add_subcommand("pretrain", "masked-LM and next-sentence accuracy of a model on a text corpus");
-  c->add_option("--model", o->model, "model folder with the pre-training heads")->capture_default_str();
-  c->add_option("--corpus", o->corpus, "text file (repeat for more)")->required();
-  c->add_option("--corpus-format", o->format, "auto, lines or raw")->check(CLI::IsMember({"auto", "lines", "raw"}))->capture_default_str();
-  c->add_option("--max-seq-length", o->max_seq_length, "tokens per example")->capture_default_str();
+  c->add_option("--model", o->model, "model folder with the pre-training heads")->capture_default_str()->transform(model_folder());
+  // --data as in `eval classify|ner|qa`; --corpus as in `pretrain`
+  c->add_option("--corpus,--data", o->corpus, "text file (repeat for more)")->required();
+  c->add_option("--corpus-format", o->format, "auto, lines or raw")->check(one_of({"auto", "lines", "raw"}))->capture_default_str();
+  c->add_option("--max-seq-length", o->max_seq_length, "tokens per example")->check(at_least<long>(8))->capture_default_str();
   c->add_option("--examples", o->examples, "examples to evaluate (the first of one pass, fewer if the corpus is small)")
+      ->check(at_least<long>(1))
       ->capture_default_str();
-  c->add_option("--batch-size", o->batch_size, "examples per batch")->capture_default_str();
-  c->add_option("--seed", o->seed, "seed of the masks and pairs")->capture_default_str();
+  c->add_option("--batch-size", o->batch_size, "examples per batch")->check(at_least<long>(1))->capture_default_str();
+  add_seed_flag(c, o->seed, "the masks and pairs");
   c->add_flag("--whole-word-masking", o->wwm, "mask whole words");
-  c->add_option("--threads", o->threads, "CPU threads (0: OpenMP's default)");
-  c->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
-  c->add_flag("--json", o->json, "print one JSON object");
+  add_common_flags(c, o->common, kThreads | kDevice | kJson, "print one JSON object");
   c->callback([o] {
-    if (o->threads > 0) omp_set_num_threads(o->threads);
-    const Device dev = o->device == "cuda" ? Device::CUDA : Device::CPU;
+    const Device dev = o->common.apply();
     bert::LoadInfo info;
     auto m = std::dynamic_pointer_cast<bert::BertForPreTraining>(
         bert::from_pretrained(o->model, bert::Task::PreTraining, &info));
@@ -172,7 +202,7 @@ void add_eval_pretrain(CLI::App& eval) {
     const std::vector<bert::Example> ex = s.take(o->examples);
     m->to(dev);
     const bert::PretrainEval e = bert::evaluate_pretraining(*m, ex, o->batch_size, tok->pad_id(), dev);
-    if (o->json) {
+    if (o->common.json) {
       nlohmann::json j = e.to_json("");
       j["model"] = o->model;
       j["predictions"] = e.predictions;

@@ -1,7 +1,7 @@
 // bert/cli/cmd_tokenize.cpp — `bertlab tokenize`: WordPiece-tokenize text as BERT sees it.
 //
 //   bertlab tokenize [--vocab FILE [--cased] | --model DIR] [--pair TEXT] [--max-length N] [--json] TEXT
-//   bertlab tokenize ... -        (one input per line of standard input)
+//   bertlab tokenize ... -        (one input per line of standard input; also with no TEXT)
 //
 // Prints tokens, ids, token types and attention mask (with --json: one JSON object per input,
 // keys tokens, input_ids, token_type_ids, attention_mask, offsets). Without --vocab/--model the
@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bert/cli/commands.h"
+#include "bert/cli/common.h"
 #include "tokenizer/bert_tokenizer.h"
 
 namespace bertlab::cli {
@@ -120,15 +121,20 @@ void add_tokenize_command(CLI::App& app) {
   auto* vocab = c->add_option("--vocab", args->vocab, "vocab.txt (default: data/vocab/bert-base-uncased-vocab.txt)")
                     ->check(CLI::ExistingFile);
   auto* model = c->add_option("--model", args->model, "Hugging Face model folder (vocab.txt + tokenizer_config.json)")
+                    ->transform(model_folder())
                     ->check(CLI::ExistingDirectory);
   vocab->excludes(model);
   c->add_flag("--cased", args->cased, "keep case and accents (for a cased --vocab)")->excludes(model);
   c->add_option("--pair", args->pair, "second text of a pair: [CLS] TEXT [SEP] PAIR [SEP]");
-  c->add_option("--max-length", args->max_length, "truncate (longest_first) to N tokens")->check(CLI::PositiveNumber);
-  c->add_flag("--json", args->json, "print one JSON object per input");
-  c->add_option("text", args->text, "the text; - reads one input per line from standard input")->required();
-  c->callback([args, c] {
+  c->add_option("--max-length", args->max_length, "truncate (longest_first) to N tokens")
+      ->check(in_range<unsigned long>(1, 1 << 20));
+  auto common = std::make_shared<CommonFlags>();
+  add_common_flags(c, *common, kJson, "print one JSON object per input");
+  c->add_option("text", args->text, "the text; - or none reads one input per line from standard input");
+  c->callback([args, c, common] {
     args->has_pair = c->count("--pair") > 0;
+    args->json = common->json;
+    if (args->text.empty() && c->count("text") == 0) args->text = "-";
     run(*args);
   });
 }

@@ -2,6 +2,7 @@
 #include "bert/tasks/classify.h"
 
 #include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -119,6 +120,38 @@ bool is_number(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// An integer label as run_glue's datasets would read it: digits with an optional '-'. Any
+// length: a label is a name, and a long digit string is still an integer, not an error.
+bool is_integer_label(const std::string& s) { return is_number(s[0] == '-' ? s.substr(1) : s); }
+
+// a < b as integers, for labels of any length (no std::stoll, which throws out_of_range)
+bool integer_less(const std::string& a, const std::string& b) {
+  const bool na = a[0] == '-', nb = b[0] == '-';
+  auto magnitude = [](const std::string& s) {
+    std::string m = s[0] == '-' ? s.substr(1) : s;
+    const size_t nz = m.find_first_not_of('0');
+    return nz == std::string::npos ? std::string("0") : m.substr(nz);
+  };
+  const std::string ma = magnitude(a), mb = magnitude(b);
+  const bool za = ma == "0", zb = mb == "0";
+  const bool neg_a = na && !za, neg_b = nb && !zb;  // "-0" is 0
+  if (neg_a != neg_b) return neg_a;
+  const bool mag_less = ma.size() != mb.size() ? ma.size() < mb.size() : ma < mb;
+  const bool mag_equal = ma == mb;
+  if (mag_equal) return a < b;  // "1" and "01": different labels, any fixed order
+  return neg_a ? !mag_less : mag_less;
+}
+
+// The value of a non-negative integer label below `limit`, or -1 when it is not one.
+int64_t small_id(const std::string& s, int64_t limit) {
+  if (!is_number(s)) return -1;
+  const size_t nz = s.find_first_not_of('0');
+  const std::string m = nz == std::string::npos ? "0" : s.substr(nz);
+  if (m.size() > 18) return -1;  // above any label count
+  const int64_t v = std::stoll(m);
+  return v < limit ? v : -1;
+}
+
 }  // namespace
 
 ClassifyData read_classify(const std::string& path, const ClassifyColumns& cols, bool require_labels) {
@@ -143,7 +176,7 @@ ClassifyData parse_classify(const std::string& text, const std::string& path, co
       try {
         j = nlohmann::json::parse(l);
       } catch (const nlohmann::json::parse_error& e) {
-        fail(where + ": invalid JSON: " + e.what());
+        fail(where + ": invalid JSON: " + bert::json_error_text(e));
       }
       if (!j.is_object()) fail(where + ": expected a JSON object per line");
       if (!resolved) {
@@ -175,6 +208,7 @@ ClassifyData parse_classify(const std::string& text, const std::string& path, co
         }
         const auto& v = j[key];
         if (v.is_string()) return v.get<std::string>();
+        if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());  // get<int64_t> wraps above 2^63
         if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
         if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
         fail(where + ": field '" + key + "' must be a string or an integer, got " + v.dump());
@@ -202,7 +236,8 @@ ClassifyData parse_classify(const std::string& text, const std::string& path, co
     const size_t ncols = first.size();
     auto column = [&](const std::string& spec, const char* what) -> int {
       if (is_number(spec)) {
-        int c = std::stoi(spec);
+        // a number of more than 9 digits is past any row (and past std::stoi's range)
+        int c = spec.size() > 9 ? INT_MAX : std::stoi(spec);
         if (c >= (int)ncols)
           fail(path + ": " + what + " column " + spec + " does not exist (rows have " + std::to_string(ncols) + ")");
         return c;
@@ -272,19 +307,30 @@ LabelMap LabelMap::from_names(const std::vector<std::string>& names) {
   return m;
 }
 
-LabelMap LabelMap::build(const std::vector<std::string>& labels, const std::vector<std::string>& rename) {
+LabelMap LabelMap::build(const std::vector<std::string>& labels, const std::vector<std::string>& rename,
+                         const std::vector<std::string>& where) {
   std::set<std::string> uniq(labels.begin(), labels.end());
   std::vector<std::string> names(uniq.begin(), uniq.end());
   if (names.empty()) fail("no labels to build a label map from");
-  const bool numeric = std::all_of(names.begin(), names.end(), is_number);
-  if (numeric)
-    std::sort(names.begin(), names.end(), [](const std::string& a, const std::string& b) {
-      return a.size() != b.size() ? a.size() < b.size() : a < b;
-    });
+  // All integers or all names: a file with "0", "1" and "positive" is a mistake (run_glue
+  // would fail to cast the column), not three classes.
+  const bool numeric = is_integer_label(labels.front());  // the first label in file order sets the kind
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (is_integer_label(labels[i]) != numeric) {
+      size_t other = 0;  // the first label of the other kind, for the message
+      while (is_integer_label(labels[other]) != numeric) ++other;
+      const std::string at = i < where.size() ? where[i] + ": " : "";
+      const std::string other_at = other < where.size() ? " (" + where[other] + ")" : "";
+      fail(at + "label '" + labels[i] + "' is " + (numeric ? "a name" : "an integer") + ", but label '" + labels[other] +
+           "'" + other_at + " is " + (numeric ? "an integer" : "a name") +
+           ": the labels must be all integers or all names");
+    }
+  // As run_glue: the sorted labels get ids 0..n-1 (so -1, 0 become 0, 1; see describe()).
+  if (numeric) std::sort(names.begin(), names.end(), integer_less);
   if (!rename.empty()) {
     if (!numeric) fail("--label-names renames integer labels 0..n-1, but the labels are names: " + names.front() + ", ...");
     for (size_t i = 0; i < names.size(); ++i)
-      if (std::stoll(names[i]) >= (long long)rename.size())
+      if (small_id(names[i], (int64_t)rename.size()) < 0)
         fail("--label-names gives " + std::to_string(rename.size()) + " names, but the data has label " + names[i]);
     if (names.size() > rename.size()) fail("--label-names gives fewer names than there are labels");
     return from_names(rename);
@@ -292,12 +338,34 @@ LabelMap LabelMap::build(const std::vector<std::string>& labels, const std::vect
   return from_names(names);
 }
 
+LabelMap LabelMap::build(const ClassifyData& data, const std::vector<std::string>& rename) {
+  std::vector<std::string> labels, where;
+  for (const auto& e : data.examples) {
+    labels.push_back(e.label);
+    where.push_back(data.path + ":" + std::to_string(e.line));
+  }
+  return build(labels, rename, where);
+}
+
+std::string LabelMap::describe() const {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i] + " -> " + std::to_string(i);
+  return s;
+}
+
+bool LabelMap::is_identity() const {
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] != std::to_string(i)) return false;
+  return true;
+}
+
 int64_t LabelMap::id_of(const std::string& label, const std::string& where) const {
   auto it = ids.find(label);
   if (it != ids.end()) return it->second;
-  if (is_number(label) && !std::all_of(names.begin(), names.end(), is_number) && label.size() < 10) {
-    int64_t v = std::stoll(label);
-    if (v < size()) return v;
+  // an integer id against named labels; never against integer labels (-1, 0 with "1")
+  if (!std::any_of(names.begin(), names.end(), is_integer_label)) {
+    const int64_t v = small_id(label, size());
+    if (v >= 0) return v;
   }
   std::string known;
   for (size_t i = 0; i < names.size() && i < 20; ++i) known += (i ? ", " : "") + names[i];

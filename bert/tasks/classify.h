@@ -60,11 +60,21 @@ struct LabelMap {
   std::map<std::string, int64_t> ids;
 
   static LabelMap from_names(const std::vector<std::string>& names);
-  // The labels of a training set: unique, sorted (numerically when all are integers).
-  // With `rename` (e.g. {"negative", "positive"}) the labels must be the integers 0..n-1 and
-  // label i is called rename[i].
-  static LabelMap build(const std::vector<std::string>& labels, const std::vector<std::string>& rename = {});
+  // The labels of a training set: unique, sorted (numerically when all are integers, which
+  // may be negative and of any length), label i gets id i, as run_glue does: labels -1, 0
+  // become ids 0, 1 (describe() says so). A mix of integers and names ("0", "1",
+  // "positive") throws, naming where[i] ("train.tsv:7") of the first label of the odd kind
+  // when `where` is given. With `rename` (e.g. {"negative", "positive"}) the labels must be
+  // the integers 0..n-1 and label i is called rename[i].
+  static LabelMap build(const std::vector<std::string>& labels, const std::vector<std::string>& rename = {},
+                        const std::vector<std::string>& where = {});
+  // The same over a file's examples, naming file:line in errors.
+  static LabelMap build(const ClassifyData& data, const std::vector<std::string>& rename = {});
   int64_t size() const { return (int64_t)names.size(); }
+  // The map as a line to print at the start of training: "-1 -> 0, 0 -> 1".
+  std::string describe() const;
+  // True when every label is already its own id ("0" -> 0, "1" -> 1, ...): nothing to report.
+  bool is_identity() const;
   // The id of a label: its name, or an integer id in [0, n) when the names are not themselves
   // integers (a file with 0/1 against a map named negative/positive). Throws
   // "<where>: label 'x' is not in the label map (known: a, b)".

@@ -2,10 +2,12 @@
 #include "bert/tasks/evaluate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
 #include "bert/checkpoint.h"
+#include "bert/io.h"
 #include "bert/tasks/infer.h"
 #include "bert/tasks/metrics.h"
 
@@ -21,12 +23,16 @@ int64_t resolve_max_length(const std::string& task, int64_t requested, int64_t m
 }
 
 nlohmann::json evaluate_classify(bert::BertPreTrainedModel& model, const ClassifyFeatures& f, int64_t batch_size,
-                                 Device device, std::vector<int64_t>* predictions) {
+                                 Device device, std::vector<int64_t>* predictions, std::vector<double>* scores) {
   HeadOutputs out = run_head(model, f.encodings, batch_size, device);
   std::vector<int64_t> pred(f.encodings.size());
+  std::vector<double> prob(f.encodings.size());
   for (size_t i = 0; i < pred.size(); ++i) {
     const auto& l = out.logits[i];
     pred[i] = std::max_element(l.begin(), l.end()) - l.begin();
+    double sum = 0;  // softmax of the top logit: 1 / sum(exp(l - top))
+    for (float x : l) sum += std::exp((double)x - (double)l[(size_t)pred[i]]);
+    prob[i] = 1.0 / sum;
   }
   nlohmann::json j = {{"n", (int64_t)pred.size()}};
   if (!f.labels.empty() && f.labels[0] >= 0) {
@@ -34,6 +40,7 @@ nlohmann::json evaluate_classify(bert::BertPreTrainedModel& model, const Classif
     if (out.num_labels == 2) j["f1"] = binary_f1(pred, f.labels, 1).f1;
   }
   if (predictions) *predictions = std::move(pred);
+  if (scores) *scores = std::move(prob);
   return j;
 }
 
@@ -97,6 +104,42 @@ nlohmann::json evaluate_qa(bert::BertPreTrainedModel& model, const std::vector<S
   return j;
 }
 
+namespace {
+
+// A TSV field: tabs and line breaks (CSV allows them inside quotes) become spaces.
+std::string tsv_field(std::string s) {
+  for (char& c : s)
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+void write_classify_predictions(const std::string& path, const ClassifyData& d, const std::vector<std::string>& names,
+                                const std::vector<int64_t>& pred, const std::vector<double>& score) {
+  const bool pairs = std::any_of(d.examples.begin(), d.examples.end(), [](const ClassifyExample& e) { return e.pair.has_value(); });
+  std::string out = pairs ? "line\ttext\tpair\tgold\tpredicted\tscore\n" : "line\ttext\tgold\tpredicted\tscore\n";
+  char buf[32];
+  for (size_t i = 0; i < d.examples.size(); ++i) {
+    const ClassifyExample& e = d.examples[i];
+    std::snprintf(buf, sizeof buf, "%.6f", score[i]);
+    out += std::to_string(e.line) + "\t" + tsv_field(e.text) + "\t";
+    if (pairs) out += tsv_field(e.pair.value_or("")) + "\t";
+    out += tsv_field(e.label) + "\t" + tsv_field(names[(size_t)pred[i]]) + "\t" + buf + "\n";
+  }
+  bert::write_file_atomic(path, out);
+}
+
+void write_ner_predictions(const std::string& path, const NerData& d, const std::vector<std::vector<std::string>>& pred) {
+  std::string out;
+  for (size_t i = 0; i < d.sentences.size(); ++i) {
+    const NerSentence& s = d.sentences[i];
+    for (size_t w = 0; w < s.words.size(); ++w) out += s.words[w] + " " + s.tags[w] + " " + pred[i][w] + "\n";
+    out += "\n";
+  }
+  bert::write_file_atomic(path, out);
+}
+
+}  // namespace
+
 nlohmann::json evaluate_file(const std::string& task, const std::string& model_dir, const std::string& data_file,
                              const EvalOptions& o) {
   namespace fs = std::filesystem;
@@ -123,20 +166,31 @@ nlohmann::json evaluate_file(const std::string& task, const std::string& model_d
     if (o.max_examples > 0 && (int64_t)d.examples.size() > o.max_examples) d.examples.resize((size_t)o.max_examples);
     LabelMap lm = LabelMap::from_names(names);
     ClassifyFeatures f = classify_features(tok, d, &lm, max_len);
-    j = evaluate_classify(*model, f, o.batch_size, o.device);
+    std::vector<int64_t> pred;
+    std::vector<double> score;
+    j = evaluate_classify(*model, f, o.batch_size, o.device, &pred, &score);
     j["truncated"] = f.truncated;
+    if (!o.predictions.empty()) write_classify_predictions(o.predictions, d, names, pred, score);
   } else if (t == bert::Task::TokenClassification) {
     NerData d = read_conll(data_file, o.lang_prefix);
     if (o.max_examples > 0 && (int64_t)d.sentences.size() > o.max_examples) d.sentences.resize((size_t)o.max_examples);
     NerFeatures f = ner_features(tok, d, names, max_len);
-    j = evaluate_ner(*model, d, f, names, o.batch_size, o.device);
+    std::vector<std::vector<std::string>> pred;
+    j = evaluate_ner(*model, d, f, names, o.batch_size, o.device, &pred);
+    if (!o.predictions.empty()) write_ner_predictions(o.predictions, d, pred);
   } else {
     std::vector<SquadExample> ex = read_squad(data_file);
     if (o.max_examples > 0 && (int64_t)ex.size() > o.max_examples) ex.resize((size_t)o.max_examples);
     QaOptions qo = o.qa;
     qo.max_seq_length = max_len;
     std::vector<QaFeature> f = qa_features(tok, ex, qo, false);
-    j = evaluate_qa(*model, ex, f, qo, o.batch_size, o.device);
+    std::map<std::string, QaPrediction> pred;
+    j = evaluate_qa(*model, ex, f, qo, o.batch_size, o.device, &pred);
+    if (!o.predictions.empty()) {
+      nlohmann::json p = nlohmann::json::object();  // {id: text}, as run_qa.py's predictions.json
+      for (auto& [id, a] : pred) p[id] = a.text;
+      bert::write_file_atomic(o.predictions, p.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    }
   }
   j["task"] = task;
   j["model"] = model_dir;

@@ -18,9 +18,10 @@
 namespace bertlab::tasks {
 
 // {"accuracy", "f1" (two labels only: F1 of label id 1), "n"}; `predictions` (optional) gets
-// the predicted label ids.
+// the predicted label ids, `scores` (optional) their softmax probabilities.
 nlohmann::json evaluate_classify(bert::BertPreTrainedModel& model, const ClassifyFeatures& f, int64_t batch_size,
-                                 Device device, std::vector<int64_t>* predictions = nullptr);
+                                 Device device, std::vector<int64_t>* predictions = nullptr,
+                                 std::vector<double>* scores = nullptr);
 
 // {"precision", "recall", "f1", "accuracy", "strict_precision", "strict_recall", "strict_f1",
 //  "per_type": {type: {"precision", "recall", "f1", "number"}}, "n"} — "f1" is seqeval's default
@@ -48,6 +49,11 @@ struct EvalOptions {
   ClassifyColumns columns;
   LangPrefix lang_prefix = LangPrefix::Auto;
   QaOptions qa;
+  // "" or a file that gets the predictions (written atomically): classify a TSV with a header
+  // (line, text[, pair], gold, predicted, score; tabs and newlines in a text become spaces),
+  // ner CoNLL columns (token gold predicted, a blank line after each sentence), qa SQuAD's
+  // predictions.json ({question id: answer text}, what evaluate-v1.1.py reads).
+  std::string predictions;
 };
 nlohmann::json evaluate_file(const std::string& task, const std::string& model_dir, const std::string& data_file,
                              const EvalOptions& opt);

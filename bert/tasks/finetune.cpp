@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -14,10 +15,12 @@
 #include "bert/io.h"
 #include "bert/tasks/evaluate.h"
 #include "bert/tasks/infer.h"
+#include "bert/train/loop.h"
 #include "bert/train/progress.h"
 #include "bert/train/run.h"
 #include "nn/optim.h"
 #include "ops/ops.h"
+#include "tokenizer/tokenizer_json.h"
 
 namespace bertlab::tasks {
 
@@ -139,6 +142,92 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
+// The flags that decide a run's steps and its choice of best checkpoint, by the names the
+// user types. A resumed run must be given the same (see check_same_flags); paths compare by
+// the file they name, so resuming from another folder is fine.
+nlohmann::json run_flags(const FinetuneOptions& o, int64_t max_len) {
+  auto path = [](const std::string& p) {
+    std::error_code ec;
+    return p.empty() ? p : fs::weakly_canonical(p, ec).string();
+  };
+  nlohmann::json f = {{"task", o.task},
+                      {"--model", path(o.model)},
+                      {"--config", o.config},
+                      {"--train", path(o.train)},
+                      {"--dev", path(o.dev)},
+                      {"--epochs", o.epochs},
+                      {"--lr", o.lr},
+                      {"--batch-size", o.batch_size},
+                      {"--warmup-ratio", o.warmup_ratio},
+                      {"--max-length", max_len},
+                      {"--weight-decay", o.weight_decay},
+                      {"--freeze-encoder", o.freeze_encoder},
+                      {"--grad-accum", o.grad_accum},
+                      {"--clip", o.clip},
+                      {"--eval-every", o.eval_every},
+                      {"--seed", o.seed},
+                      {"--group-by-length", o.group_by_length},
+                      {"--max-train-examples", o.max_train_examples},
+                      {"--max-eval-examples", o.max_eval_examples}};
+  if (o.task == "classify") {
+    f["--format"] = o.columns.format;
+    f["--text-column"] = o.columns.text;
+    f["--pair-column"] = o.columns.pair;
+    f["--label-column"] = o.columns.label;
+    f["--label-names"] = o.label_names;
+  } else if (o.task == "ner") {
+    f["--lang-prefix"] = (int)o.lang_prefix;
+  } else {
+    f["--doc-stride"] = o.qa.doc_stride;
+    f["--max-query-length"] = o.qa.max_query_length;
+  }
+  return f;
+}
+
+// --resume with other flags than the run had would not continue that run: an error naming
+// each flag that differs, with both values.
+void check_same_flags(const train::TrainerState& state, const nlohmann::json& now, const std::string& checkpoint) {
+  if (!state.extra.contains("flags")) return;  // a checkpoint from before flags were saved
+  const nlohmann::json& saved = state.extra["flags"];
+  std::string diff;
+  for (auto it = now.begin(); it != now.end(); ++it) {
+    const nlohmann::json was = saved.contains(it.key()) ? saved[it.key()] : nlohmann::json();
+    if (was != it.value())
+      diff += "\n  " + it.key() + ": " + (was.is_null() ? "(not set)" : was.dump()) + " in that run, " + it.value().dump() + " now";
+  }
+  if (!diff.empty())
+    fail("finetune: --resume: " + checkpoint + " was written by a run with other flags; give the same flags as that run:" + diff);
+}
+
+// The label -> id map the run trains with, printed at its start: labels are sorted (numbers
+// numerically), so a reader sees which id each became.
+std::string label_map_line(bert::Task task, const std::vector<std::string>& names) {
+  if (task == bert::Task::QuestionAnswering) return "labels: none (span start and end)";
+  const bool numbers = !names.empty() && std::all_of(names.begin(), names.end(), [](const std::string& n) {
+    size_t i = !n.empty() && n[0] == '-';
+    return i < n.size() && std::all_of(n.begin() + (long)i, n.end(), ::isdigit);
+  });
+  std::string s = task == bert::Task::TokenClassification ? "tags:" : "labels:";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (numbers) s += std::string(i ? "," : "") + " " + names[i] + " -> " + std::to_string(i);
+    else s += " " + names[i] + "=" + std::to_string(i);
+  }
+  return s;
+}
+
+// Removes a run folder that this run created when the run fails (an exception) before its
+// first checkpoint, so a failed run leaves nothing half made. A folder that was there
+// before is never removed.
+struct RemoveIfFailed {
+  std::string dir;
+  bool created_here;
+  ~RemoveIfFailed() {
+    if (!created_here || std::uncaught_exceptions() == 0 || !train::latest_checkpoint(dir).empty()) return;
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
 }  // namespace
 
 FinetuneResult finetune(const FinetuneOptions& o_in) {
@@ -151,9 +240,9 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   if (o.out.empty()) fail("finetune: no output folder (--out)");
   if (o.epochs <= 0) fail("finetune: --epochs must be positive");
   if (o.grad_accum <= 0) fail("finetune: --grad-accum must be positive");
-  if (o.warmup_ratio < 0 || o.warmup_ratio > 1) fail("finetune: --warmup-ratio must be in [0, 1]");
+  if (!(o.warmup_ratio >= 0 && o.warmup_ratio <= 1)) fail("finetune: --warmup-ratio must be in [0, 1]");
   if (o.lr == 0) o.lr = qa ? 3e-5 : 5e-5;
-  if (o.lr < 0) fail("finetune: --lr must be positive");
+  if (!(o.lr > 0 && std::isfinite(o.lr))) fail("finetune: --lr must be a positive number");  // NaN fails too
   if (o.batch_size == 0) o.batch_size = qa ? 16 : 32;
   if (o.eval_batch_size == 0) o.eval_batch_size = qa ? 32 : 64;
   if (o.batch_size < 0 || o.eval_batch_size < 0) fail("finetune: batch sizes must be positive");
@@ -167,8 +256,8 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     }
   };
 
-  // The output folder first: an unwritable path fails before any work.
-  bert::make_dirs(o.out);
+  // Nothing is written until every input has been read and checked: a run that fails on
+  // its input leaves no folder (or, in an existing folder, no file) behind.
   std::string resume_from;
   if (o.resume) {
     resume_from = train::latest_checkpoint(o.out);
@@ -190,16 +279,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     tok.emplace(o.vocab, to);
     tok_files.vocab_file = o.vocab;
   }
-  // checkpoints copy the vocabulary from RUN_DIR/vocab.txt: the source folder may be a
-  // checkpoint that rotation deletes (a resumed run)
-  {
-    const std::string run_vocab = (fs::path(o.out) / "vocab.txt").string();
-    if (fs::absolute(tok_files.vocab_file) != fs::absolute(run_vocab))
-      bert::write_file_atomic(run_vocab, bert::read_file(tok_files.vocab_file));
-    tok_files.vocab_file = run_vocab;
-  }
-  tok_files.do_lower_case = tok->options().do_lower_case;
-  tok_files.model_max_length = (int64_t)tok->options().model_max_length;
+  tok_files.set_options(tok->options());
   bert::BertConfig config = !source.empty() ? bert::BertConfig::load((fs::path(source) / "config.json").string())
                             : bert::file_exists(o.config) ? bert::BertConfig::load(o.config)
                             : bert::dir_exists(o.config) ? bert::BertConfig::load((fs::path(o.config) / "config.json").string())
@@ -209,6 +289,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
          std::to_string(config.vocab_size));
   const int64_t max_len = resolve_max_length(o.task, o.max_length, config.max_position_embeddings);
   o.qa.max_seq_length = max_len;
+  if (qa) o.qa.validate();  // before anything is written to --out
 
   // --- data ----------------------------------------------------------------------------
   TrainSet ts;
@@ -221,9 +302,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     if (!label_names.empty()) {
       lm = LabelMap::from_names(label_names);
     } else {
-      std::vector<std::string> all;
-      for (auto& e : d.examples) all.push_back(e.label);
-      lm = LabelMap::build(all, o.label_names);
+      lm = LabelMap::build(d, o.label_names);  // a mix of integer and named labels names its line
     }
     label_names = lm.names;
     ClassifyFeatures f = classify_features(*tok, d, &lm, max_len);
@@ -289,7 +368,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
              " head, but the data has " + std::to_string(num_labels) + " labels (start from the encoder folder instead)");
     }
     bert::LoadInfo info;
-    model = bert::from_pretrained(source, task, &info, num_labels, o.seed);
+    model = bert::from_pretrained(source, task, &info, num_labels, o.seed, /*new_head=*/resume_from.empty());
     if (!info.newly_initialized.empty() && resume_from.empty()) {
       std::string s;
       for (auto& n : info.newly_initialized) s += (s.empty() ? "" : ", ") + n;
@@ -341,8 +420,27 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   default_generator() = Generator(state.rng_seed);  // dropout masks
   default_generator().offset = state.rng_offset;
 
-  train::install_interrupt_handler();
-  train::MetricsLog log((fs::path(o.out) / "metrics.jsonl").string(), /*append=*/!resume_from.empty());
+  // --- the flags that decide the run: a resumed run must be given the same ones ------------
+  const nlohmann::json flags = run_flags(o, max_len);
+  if (!resume_from.empty()) check_same_flags(state, flags, resume_from);
+  state.extra["flags"] = flags;
+  say(label_map_line(task, label_names));
+
+  // --- the run folder: written from here on --------------------------------------------------
+  const RemoveIfFailed cleanup{o.out, !fs::exists(o.out)};
+  bert::make_dirs(o.out);
+  // checkpoints copy the vocabulary from RUN_DIR/vocab.txt: the source folder may be a
+  // checkpoint that rotation deletes (a resumed run)
+  {
+    const std::string run_vocab = (fs::path(o.out) / "vocab.txt").string();
+    // written from the tokenizer: a transformers 5 folder has tokenizer.json and no vocab.txt
+    if (fs::absolute(tok_files.vocab_file) != fs::absolute(run_vocab) || !fs::exists(run_vocab))
+      bert::write_file_atomic(run_vocab, tokenizer::to_vocab_txt(tok->vocab()));
+    tok_files.vocab_file = run_vocab;
+  }
+  const std::string metrics_path = (fs::path(o.out) / "metrics.jsonl").string();
+  if (!resume_from.empty()) train::truncate_metrics(metrics_path, state.step);  // the steps after it run again
+  train::MetricsLog log(metrics_path, /*append=*/!resume_from.empty());
   {
     nlohmann::json args = {{"task", o.task}, {"model", o.model}, {"config", o.config}, {"train", o.train}, {"dev", o.dev},
                            {"epochs", o.epochs}, {"lr", o.lr}, {"batch_size", o.batch_size}, {"warmup_ratio", o.warmup_ratio},
@@ -360,16 +458,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
 
   FinetuneResult result;
   result.best_dir = (fs::path(o.out) / "best").string();
-  std::string last_good = resume_from;
   const std::string metric = best_metric_name(o.task);
-  const Device dev_device = o.device;
-
-  auto evaluate_dev = [&]() -> nlohmann::json {
-    if (task == bert::Task::SequenceClassification) return evaluate_classify(*model, dev.classify, o.eval_batch_size, dev_device);
-    if (task == bert::Task::TokenClassification)
-      return evaluate_ner(*model, dev.ner_data, dev.ner, label_names, o.eval_batch_size, dev_device);
-    return evaluate_qa(*model, dev.qa_examples, dev.qa, o.qa, o.eval_batch_size, dev_device);
-  };
   std::optional<train::Progress> progress;
   if (o.progress) progress.emplace("finetune " + o.task, total_steps, "ex", (int)o.log_every);
   auto note = [&](const std::string& s) {
@@ -377,49 +466,30 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     else say(s);
   };
 
-  // Saves a checkpoint; with an evaluation, publishes it as best/ when it beats the best.
-  auto checkpoint = [&](const nlohmann::json* eval) {
-    state.rng_offset = default_generator().offset;
-    state.schedule_step = sched.last_step();
-    bool better = false;
-    if (eval) {
-      const double v = eval->value(metric, -1e300);
-      better = v > state.best_metric;
-      if (better) {
-        state.best_metric = v;
-        state.best_checkpoint = (fs::path(o.out) / ("checkpoint-" + std::to_string(state.step))).string();
-      }
-    }
-    std::string dir = train::save_checkpoint(o.out, *model, opt, state, tok_files, o.keep);
-    last_good = result.last_checkpoint = dir;
-    if (better) {
-      train::publish(dir, o.out, "best");
-      nlohmann::json r = *eval;
-      r["step"] = state.step;
-      r["epoch"] = state.epoch;
-      bert::write_file_atomic((fs::path(o.out) / "eval_results.json").string(), r.dump(2) + "\n");
-    }
-    return better;
-  };
-  auto run_eval = [&]() {
-    if (!dev.present) {  // no dev set: --eval-every still saves a checkpoint
-      checkpoint(nullptr);
-      return;
-    }
+  // --- evaluation and checkpoints ---------------------------------------------------------
+  // Every evaluation is followed by a checkpoint; the best by `metric` is published as best/.
+  nlohmann::json last_eval;  // the evaluation of the step being saved, if any
+  auto evaluate = [&](int64_t step) {
+    last_eval = nullptr;
+    if (!dev.present) return;  // no dev set: --eval-every still saves a checkpoint
     auto t0 = std::chrono::steady_clock::now();
-    nlohmann::json e = evaluate_dev();
+    nlohmann::json e = task == bert::Task::SequenceClassification
+                           ? evaluate_classify(*model, dev.classify, o.eval_batch_size, o.device)
+                       : task == bert::Task::TokenClassification
+                           ? evaluate_ner(*model, dev.ner_data, dev.ner, label_names, o.eval_batch_size, o.device)
+                           : evaluate_qa(*model, dev.qa_examples, dev.qa, o.qa, o.eval_batch_size, o.device);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    e["step"] = state.step;
-    e["epoch"] = (double)state.step / (double)steps_per_epoch;
+    e["step"] = step;
+    e["epoch"] = (double)step / (double)steps_per_epoch;
     nlohmann::json rec = e;
     rec.erase("per_type");
     rec["type"] = "eval";
     rec["eval_seconds"] = secs;
     log.write(rec);
-    const bool better = checkpoint(&e);
-    if (better) result.best = e;
     result.evals.push_back(e);
-    std::string line = "eval step " + std::to_string(state.step) + ": ";
+    last_eval = e;
+    const bool better = e.value(metric, -1e300) > state.best_metric;
+    std::string line = "eval step " + std::to_string(step) + ": ";
     if (task == bert::Task::SequenceClassification) {
       line += "accuracy " + fmt("%.4f", e["accuracy"].get<double>());
       if (e.contains("f1")) line += ", f1 " + fmt("%.4f", e["f1"].get<double>());
@@ -432,115 +502,100 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     line += " [" + fmt("%.0f", secs) + " s]" + (better ? " *best*" : "");
     note(line);
   };
+  auto checkpoint = [&](int64_t step) {
+    state.step = step;
+    state.rng_seed = default_generator().seed;
+    state.rng_offset = default_generator().offset;
+    state.schedule_step = sched.last_step();
+    const bool scored = !last_eval.is_null() && last_eval["step"] == step;
+    const bool better = scored && last_eval.value(metric, -1e300) > state.best_metric;
+    if (better) {
+      state.best_metric = last_eval.value(metric, -1e300);
+      state.best_checkpoint = (fs::path(o.out) / ("checkpoint-" + std::to_string(step))).string();
+    }
+    const std::string dir = train::save_checkpoint(o.out, *model, opt, state, tok_files, o.keep);
+    result.last_checkpoint = dir;
+    if (better) {
+      train::publish(dir, o.out, "best");
+      nlohmann::json r = last_eval;
+      r["epoch"] = state.epoch;
+      bert::write_file_atomic((fs::path(o.out) / "eval_results.json").string(), r.dump(2) + "\n");
+      result.best = last_eval;
+    }
+    return dir;
+  };
 
-  // --- the loop -------------------------------------------------------------------------
-  int64_t last_eval_step = -1;
-  const int64_t first_step = state.step;
-  bool stop = false;
-  // Each step's loss and gradient norm stay on the device until flush() reads them: every
-  // step on the CPU (before the optimizer step, so a non-finite loss or gradient never
-  // reaches the weights), on the GPU only when they are printed or logged, before a
-  // checkpoint, and at least once a second (a read makes the host wait for the GPU).
-  struct Pending {
-    int64_t step;
-    Tensor loss, gnorm;
-    double lr;
-  };
-  std::vector<Pending> pending;
-  const bool defer = o.defer_reads || o.device == Device::CUDA;
-  auto last_flush = std::chrono::steady_clock::now();
-  double shown_loss = std::nan("");
-  auto flush = [&] {
-    for (const Pending& p : pending) {
-      double lv = p.loss.item();
-      if (o.inject_nan_at_step == p.step) lv = std::nan("");
-      train::check_finite(lv, p.step, last_good);
-      const double gnorm = p.gnorm.defined() ? p.gnorm.item() : 0.0;
-      if (!std::isfinite(gnorm))  // a finite loss with a NaN/Inf gradient
-        fail("the gradient norm became " + std::string(std::isnan(gnorm) ? "NaN" : "infinite") + " at step " +
-             std::to_string(p.step) + "; stopping. " +
-             (last_good.empty() ? std::string("No checkpoint was saved before it.")
-                                : "The last good checkpoint is " + last_good + "."));
-      result.losses.push_back(lv);
-      shown_loss = lv;
-      if (p.step % o.log_every == 0 || p.step == first_step + 1)
-        log.write({{"type", "train"}, {"step", p.step}, {"epoch", (double)p.step / (double)steps_per_epoch},
-                   {"loss", lv}, {"lr", p.lr}, {"grad_norm", gnorm}});
-    }
-    pending.clear();
-    last_flush = std::chrono::steady_clock::now();
-  };
-  for (int64_t epoch = state.epoch; epoch < o.epochs && !stop; ++epoch) {
-    std::vector<size_t> order = permutation((size_t)N, o.seed * 1000003ULL + (uint64_t)epoch + 1);
+  // --- the loop (bert/train/loop.h) with fine-tuning's pieces -------------------------------
+  // Where the data is: batch `batch_index` of epoch `epoch`'s shuffled order.
+  int64_t epoch = state.epoch, batch_index = state.data_position;
+  if (batch_index >= batches_per_epoch) ++epoch, batch_index = 0;  // a checkpoint at an epoch's last batch
+  std::vector<size_t> order;
+  auto shuffle = [&] {  // the order of epoch `epoch`, the same on every run from the seed
+    order = permutation((size_t)N, o.seed * 1000003ULL + (uint64_t)epoch + 1);
     if (o.group_by_length) order = group_by_length(order, ts.encodings, (size_t)o.batch_size);
-    int64_t batch_index = epoch == state.epoch ? state.data_position : 0;
-    while (batch_index < batches_per_epoch && !stop) {
-      // one optimizer step: up to grad_accum micro-batches
-      const int64_t micro = std::min<int64_t>(o.grad_accum, batches_per_epoch - batch_index);
-      Tensor step_loss;  // the mean over the micro-batches, on the device
-      int64_t step_examples = 0;
-      for (int64_t m = 0; m < micro; ++m, ++batch_index) {
-        const size_t b0 = (size_t)(batch_index * o.batch_size), b1 = std::min((size_t)N, b0 + (size_t)o.batch_size);
-        std::vector<size_t> idx(order.begin() + (long)b0, order.begin() + (long)b1);
-        bert::BertInputs in = make_batch(ts, task, idx, o.device);
-        bert::ModelOutput out = model->forward(in);
-        (out.loss * (1.0 / (double)micro)).backward();
-        NoGradGuard ng;
-        const Tensor part = out.loss.detach() * (1.0 / (double)micro);
-        step_loss = step_loss.defined() ? step_loss + part : part;
-        step_examples += (int64_t)idx.size();
-      }
-      const Tensor gnorm = o.clip > 0 ? nn::clip_grad_norm_tensor(trainable, o.clip) : Tensor();
-      const double lr_used = opt.lr;
-      pending.push_back({state.step + 1, step_loss, gnorm, lr_used});
-      if (!defer) flush();  // before the weights take the step
-      opt.step();
-      sched.step();
-      model->zero_grad();
-      ++state.step;
-      state.data_position = batch_index;
-      const bool log_now = state.step % o.log_every == 0 || state.step == first_step + 1;
-      const bool eval_now = o.eval_every > 0 && state.step % o.eval_every == 0;
-      if (log_now || eval_now || train::interrupted() ||
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - last_flush).count() >= 1.0)
-        flush();
-      if (progress)
-        progress->update(state.step, (double)step_examples,
-                         "epoch " + std::to_string(epoch + 1) + " | loss " + fmt("%.4f", shown_loss) + " | lr " +
-                             fmt("%.1e", lr_used));
-      if (eval_now) {
-        run_eval();
-        last_eval_step = state.step;
-      }
-      if (train::interrupted()) {
-        if (last_eval_step != state.step) checkpoint(nullptr);
-        note("interrupted at step " + std::to_string(state.step) + ": saved " + last_good +
-             " (continue with --resume)");
-        result.interrupted = true;
-        stop = true;
-      }
+  };
+  shuffle();
+  bool epoch_ended = false;
+
+  train::TrainingTask t;
+  t.micro_batches = [&](int64_t) { return std::min<int64_t>(o.grad_accum, batches_per_epoch - batch_index); };
+  t.forward = [&](int64_t, int64_t) {
+    const size_t b0 = (size_t)(batch_index * o.batch_size), b1 = std::min((size_t)N, b0 + (size_t)o.batch_size);
+    ++batch_index;
+    std::vector<size_t> idx(order.begin() + (long)b0, order.begin() + (long)b1);
+    bert::ModelOutput out = model->forward(make_batch(ts, task, idx, o.device));
+    return train::MicroBatchLoss{out.loss, {}, (double)idx.size()};
+  };
+  t.after_step = [&](int64_t) {
+    epoch_ended = batch_index == batches_per_epoch;
+    if (epoch_ended) {
+      ++epoch;
+      batch_index = 0;
+      if (epoch < o.epochs) shuffle();
     }
-    if (stop) break;
-    flush();  // before the end-of-epoch evaluation and checkpoint
-    state.epoch = epoch + 1;
-    state.data_position = 0;
-    if (o.eval_every == 0 || epoch + 1 == o.epochs) {
-      if (last_eval_step != state.step) {
-        run_eval();
-        last_eval_step = state.step;
-      }
-    }
+    state.epoch = epoch;
+    state.data_position = batch_index;
+  };
+  t.log = [&](const train::LogWindow& w) {
+    log.write({{"type", "train"}, {"step", w.last.step}, {"epoch", (double)w.last.step / (double)steps_per_epoch},
+               {"loss", w.last.loss}, {"lr", w.last.lr}, {"grad_norm", w.last.grad_norm}});
+  };
+  t.stats = [&](const train::StepRecord& r) {
+    return "epoch " + std::to_string((r.step - 1) / steps_per_epoch + 1) + " | loss " + fmt("%.4f", r.loss) + " | lr " +
+           fmt("%.1e", r.lr);
+  };
+  // after each epoch (or every --eval-every steps, and at the end): an evaluation and a checkpoint
+  t.eval_due = [&](int64_t step) {
+    return (o.eval_every > 0 && step % o.eval_every == 0) || (epoch_ended && (o.eval_every == 0 || step == total_steps));
+  };
+  t.save_due = t.eval_due;
+  t.evaluate = evaluate;
+  t.save = checkpoint;
+
+  train::LoopOptions lo;
+  lo.start_step = state.step;
+  lo.total_steps = total_steps;
+  lo.clip = o.clip;
+  lo.log_every = o.log_every;
+  lo.defer_reads = o.defer_reads;
+  lo.device = o.device;
+  lo.last_checkpoint = resume_from;
+  lo.nan_at_step = o.inject_nan_at_step;
+  lo.label = "finetune";
+  train::install_interrupt_handler();
+  const train::LoopResult lr = train::run_training_loop(t, trainable, opt, sched, lo, progress ? &*progress : nullptr);
+  for (const train::StepRecord& r : lr.history) result.losses.push_back(r.loss);
+  result.steps = lr.step;
+  result.last_checkpoint = lr.last_checkpoint;
+  result.interrupted = lr.interrupted;
+  if (result.interrupted) {
+    note("interrupted at step " + std::to_string(lr.step) + ": saved " + lr.last_checkpoint + " (continue with --resume)");
+    return result;
   }
-  flush();
-  if (progress) progress->finish();
-  result.steps = state.step;
-  if (!result.interrupted) {
-    if (!dev.present && !result.last_checkpoint.empty()) {
-      train::publish(result.last_checkpoint, o.out, "best");  // no dev set: the last is the best we know
-    }
-    say("done: " + std::to_string(state.step) + " steps; best model in " + result.best_dir +
-        (result.best.is_null() ? "" : " (" + metric + " " + fmt("%.4f", result.best[metric].get<double>()) + ")"));
-  }
+  if (!dev.present && !result.last_checkpoint.empty())
+    train::publish(result.last_checkpoint, o.out, "best");  // no dev set: the last is the best we know
+  say("done: " + std::to_string(lr.step) + " steps; best model in " + result.best_dir +
+      (result.best.is_null() ? "" : " (" + metric + " " + fmt("%.4f", result.best[metric].get<double>()) + ")"));
   return result;
 }
 

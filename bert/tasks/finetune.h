@@ -8,6 +8,13 @@
 //   scored, a checkpoint is written (atomically, with optimizer and trainer state), and the
 //   best one by the task's metric (accuracy, entity F1, SQuAD F1) is published as RUN_DIR/best.
 //
+// The loop is bert/train/loop.h (shared with pre-training); this file supplies the batches,
+// the evaluation and the checkpoints. --resume continues RUN_DIR's newest checkpoint exactly:
+// the flags must be the ones that run had (an error names each that differs), metrics.jsonl is
+// cut back to the checkpoint's step, and on the CPU the losses are bitwise those of a run that
+// never stopped. Inputs (files, labels, the model) are all read and checked before anything is
+// written; a run that fails before its first checkpoint removes the RUN_DIR it created.
+//
 // RUN_DIR afterwards: best/ (a Hugging Face model folder with the label maps in config.json,
 // vocab.txt and tokenizer_config.json), checkpoint-<step>/ (the last; resumable with
 // resume = true), metrics.jsonl, eval_results.json, finetune_args.json, vocab.txt.

@@ -154,6 +154,9 @@ std::vector<std::vector<EntityGroup>> ner_texts(Loaded& m, const std::vector<std
 
 std::vector<QaAnswer> answer_question(Loaded& m, const std::string& question, const std::string& context, int64_t top_k,
                                       int64_t max_answer_len) {
+  // the library checks too: a negative top_k would resize a vector to SIZE_MAX
+  if (top_k < 1) fail("question answering: --top-k must be at least 1, got " + std::to_string(top_k));
+  if (max_answer_len < 1) fail("question answering: --max-answer-len must be at least 1, got " + std::to_string(max_answer_len));
   if (question.find_first_not_of(" \t\r\n") == std::string::npos) fail("question answering: the question is empty");
   if (context.find_first_not_of(" \t\r\n") == std::string::npos) fail("question answering: the context is empty");
   const int64_t max_seq_len = std::min<int64_t>(384, m.max_length);

@@ -35,6 +35,23 @@ std::string substr_cp(const std::string& s, int64_t start, int64_t end) {
   return s.substr(b, e - b);
 }
 
+void QaOptions::validate() const {
+  auto at_least = [](const char* flag, int64_t v, int64_t lo) {
+    if (v < lo) fail(std::string(flag) + " must be at least " + std::to_string(lo) + ", got " + std::to_string(v));
+  };
+  auto at_most = [](const char* flag, int64_t v, int64_t hi, const std::string& what) {
+    if (v > hi) fail(std::string(flag) + " must be at most " + what + ", got " + std::to_string(v));
+  };
+  at_least("--max-length", max_seq_length, 4);
+  at_most("--max-length", max_seq_length, int64_t(1) << 20, "1048576");
+  at_least("--doc-stride", doc_stride, 0);
+  at_most("--doc-stride", doc_stride, max_seq_length - 1, "--max-length - 1 (" + std::to_string(max_seq_length - 1) + ")");
+  at_least("--max-query-length", max_query_length, 1);
+  at_least("--n-best", n_best, 1);
+  at_most("--n-best", n_best, 1000000, "1000000");
+  at_least("--max-answer-length", max_answer_length, 1);
+}
+
 std::vector<SquadExample> read_squad(const std::string& path, bool require_answers) {
   return parse_squad(bert::read_file(path), path, require_answers);
 }
@@ -44,7 +61,7 @@ std::vector<SquadExample> parse_squad(std::string_view text, const std::string& 
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    fail(path + ": invalid JSON: " + e.what());
+    fail(path + ": invalid JSON: " + bert::json_error_text(e));
   }
   std::vector<SquadExample> out;
   auto str = [&](const nlohmann::json& o, const char* key, const std::string& where) -> std::string {
@@ -79,12 +96,17 @@ std::vector<SquadExample> parse_squad(std::string_view text, const std::string& 
             an.text = str(ans, "text", "question " + ex.id + " answer");
             if (!ans.contains("answer_start") || !ans["answer_start"].is_number_integer())
               fail(path + ": question " + ex.id + ": an answer has no integer \"answer_start\"");
-            an.start = ans["answer_start"].get<int64_t>();
-            // written so that a huge answer_start cannot overflow the sum
-            if (an.start < 0 || an.start > context_len - length_cp(an.text))
-              fail(path + ": question " + ex.id + ": answer_start " + std::to_string(an.start) + " + " +
-                   std::to_string(length_cp(an.text)) + " characters lies outside its context (" +
-                   std::to_string(context_len) + " characters)");
+            const nlohmann::json& js = ans["answer_start"];
+            const int64_t len = length_cp(an.text);
+            // start + len <= context_len, written so that no sum can overflow (an unsigned
+            // start above 2^63 - 1 would wrap negative through get<int64_t>)
+            const bool inside = js.is_number_unsigned() ? js.get<uint64_t>() <= (uint64_t)context_len &&
+                                                              (int64_t)js.get<uint64_t>() <= context_len - len
+                                                        : js.get<int64_t>() >= 0 && js.get<int64_t>() <= context_len - len;
+            if (!inside)
+              fail(path + ": question " + ex.id + ": answer_start " + js.dump() + " + " + std::to_string(len) +
+                   " characters lies outside its context (" + std::to_string(context_len) + " characters)");
+            an.start = js.get<int64_t>();
             ex.answers.push_back(std::move(an));
           }
         }
@@ -113,6 +135,7 @@ static std::string lstrip(const std::string& s) {
 
 std::vector<QaFeature> qa_features(const tokenizer::BertTokenizer& tok, const std::vector<SquadExample>& examples,
                                    const QaOptions& opt, bool train) {
+  opt.validate();
   std::vector<std::vector<QaFeature>> per_example(examples.size());
   std::string error;
 #pragma omp parallel for schedule(dynamic, 16)
@@ -188,6 +211,7 @@ std::map<std::string, QaPrediction> postprocess_qa(const std::vector<SquadExampl
                                                    const std::vector<std::vector<float>>& start_logits,
                                                    const std::vector<std::vector<float>>& end_logits,
                                                    const QaOptions& opt) {
+  opt.validate();
   if (start_logits.size() != features.size() || end_logits.size() != features.size())
     fail("postprocess_qa: " + std::to_string(start_logits.size()) + " logit rows for " +
          std::to_string(features.size()) + " features");

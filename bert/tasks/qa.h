@@ -48,6 +48,13 @@ struct QaOptions {
   int64_t max_query_length = 64;  // question tokens kept
   int64_t n_best = 20;
   int64_t max_answer_length = 30; // tokens
+
+  // Throws naming the option as its CLI flag ("--max-query-length must be at least 1, got 0")
+  // when a value is out of range: max_seq_length in [4, 2^20] (room for [CLS] q [SEP] c
+  // [SEP]), doc_stride in [0, max_seq_length), max_query_length >= 1 (a long one
+  // is fine: the question is cut to it, and then must leave room for doc_stride),
+  // n_best in [1, 10^6], max_answer_length >= 1. qa_features and postprocess_qa call it.
+  void validate() const;
 };
 
 // One window: the question and a piece of the context.

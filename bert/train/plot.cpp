@@ -1,11 +1,15 @@
 // bert/train/plot.cpp — see plot.h.
 #include "bert/train/plot.h"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -15,6 +19,8 @@
 
 #include "autograd/tensor.h"
 #include "bert/io.h"
+
+extern char** environ;  // the environment gnuplot inherits (POSIX)
 
 namespace bertlab::train {
 
@@ -149,6 +155,27 @@ static std::string find_program(const std::string& name) {
   return "";
 }
 
+// Runs `argv` (argv[0] = the program's path) with stdin from /dev/null and stdout and stderr
+// into `log`, waits, and returns its wait status. Throws when it cannot start.
+static int run_program(const std::string& prog, const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, prog.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) fail("plot: cannot run " + prog + ": " + std::strerror(rc));
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return status;
+}
+
 std::string plot_run(const std::string& run, std::string out_path, std::string gnuplot) {
   const bool is_dir = bert::dir_exists(run);
   const std::string metrics = is_dir ? (fs::path(run) / "metrics.jsonl").string() : run;
@@ -171,11 +198,16 @@ std::string plot_run(const std::string& run, std::string out_path, std::string g
   std::string title = is_dir ? fs::path(run).lexically_normal().string() : metrics;
   const std::string script = gnuplot_script(series, tmp, title);
 
-  const std::string cmd = "'" + prog + "' > '" + log + "' 2>&1";
-  std::FILE* p = ::popen(cmd.c_str(), "w");
-  if (!p) fail("plot: cannot run " + prog);
-  std::fwrite(script.data(), 1, script.size(), p);
-  const int status = ::pclose(p);
+  // gnuplot runs without a shell (posix_spawn with an argv): a path holding ' or $(...)
+  // reaches it only inside the script, where quote() escapes it. The script goes to a
+  // temporary file beside the image, its messages to the log file.
+  const std::string script_file = out_path + ".gnuplot-script." + std::to_string(::getpid());
+  bert::write_file_atomic(script_file, script);
+  const int status = run_program(prog, {prog, script_file}, log);
+  {
+    std::error_code ec;
+    fs::remove(script_file, ec);
+  }
   std::string errors;
   try {
     errors = bert::read_file(log);

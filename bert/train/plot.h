@@ -1,5 +1,5 @@
 // bert/train/plot.h — loss curves of a run from its metrics.jsonl, drawn by gnuplot
-// (Debian package gnuplot-nox), which is given a generated script on its standard input.
+// (Debian package gnuplot-nox), run without a shell on a generated script file.
 //
 // Generic over the keys a run logs: every numeric key whose name contains "loss" is drawn
 // against "step" in the top panel; keys that look like scores (accuracy, f1, exact_match,

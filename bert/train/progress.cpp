@@ -46,22 +46,33 @@ double Progress::rate() const {
   return el > 0 ? items_ / el : 0;
 }
 
+// The share of the job done: steps done of the total, or, under a time budget that ends the
+// job sooner (or when the total is unknown), the budget's share used. The bar, the
+// percentage and the ETA then all count the same end.
+bool Progress::time_bound(double elapsed, double step_eta) const {
+  if (time_limit_ < 0) return false;
+  return total_ <= 0 || std::isnan(step_eta) || time_limit_ - elapsed < step_eta;
+}
+
 std::string Progress::line(bool bar) const {
   const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const int64_t done_here = done_ - (first_done_ < 0 ? 0 : first_done_);
-  double eta = (total_ > 0 && done_here > 0) ? el / done_here * (double)(total_ - done_) : NAN;
-  if (time_limit_ >= 0) {  // a time budget ends the job at time_limit_ at the latest
-    const double left = std::max(0.0, time_limit_ - el);
-    eta = std::isnan(eta) ? (total_ > 0 ? NAN : left) : std::min(eta, left);
-  }
-  const double pct = total_ > 0 ? 100.0 * (double)done_ / (double)total_ : 0;
+  const double step_eta = (total_ > 0 && done_here > 0) ? el / done_here * (double)(total_ - done_) : NAN;
+  const bool by_time = time_bound(el, step_eta);
+  const double eta = by_time ? std::max(0.0, time_limit_ - el) : step_eta;
+  double frac = total_ > 0 ? std::min(1.0, (double)done_ / (double)total_) : 0;
+  if (by_time) frac = time_limit_ > 0 ? std::min(1.0, el / time_limit_) : 1.0;
+  const bool known = total_ > 0 || by_time;
   std::string s = label_ + " ";
   char buf[64];
-  if (bar && total_ > 0) {
+  // the counts: "420/1000" against the steps, "step 420 | 1m05s/2m00s" against the time budget
+  std::string counts = std::to_string(done_) + "/" + std::to_string(total_);
+  if (by_time) counts = "step " + std::to_string(done_) + " | " + format_duration(el) + "/" + format_duration(time_limit_);
+  if (bar && known) {
     const int width = 20;
-    double filled = width * std::min(1.0, (double)done_ / (double)total_);
+    const double filled = width * frac;
     static const char* eighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
-    std::snprintf(buf, sizeof buf, "%3.0f%% |", pct);
+    std::snprintf(buf, sizeof buf, "%3.0f%% |", 100.0 * frac);
     s += buf;
     int full = (int)filled;
     for (int i = 0; i < full; ++i) s += "█";
@@ -71,23 +82,23 @@ std::string Progress::line(bool bar) const {
       s += eighths[rem];
       ++used;
     }
-    s += std::string(width - used, ' ') + "| ";
-    s += std::to_string(done_) + "/" + std::to_string(total_);
+    s += std::string(width - used, ' ') + "| " + counts;
+  } else if (known) {
+    std::snprintf(buf, sizeof buf, " (%.0f%%)", 100.0 * frac);
+    s += (by_time ? counts : "step " + counts) + buf;
   } else {
     s += "step " + std::to_string(done_);
-    if (total_ > 0) {
-      std::snprintf(buf, sizeof buf, "/%lld (%.0f%%)", (long long)total_, pct);
-      s += buf;
-    }
   }
   if (!stats_.empty()) s += " " + stats_;
   s += " | " + format_count(rate()) + " " + unit_ + "/s";
-  if (!bar) s += " | elapsed " + format_duration(el);
-  if (total_ > 0 || time_limit_ >= 0) s += " | ETA " + format_duration(eta);
+  if (!bar && !by_time) s += " | elapsed " + format_duration(el);
+  if (known) s += " | ETA " + format_duration(eta);
   return s;
 }
 
 void Progress::draw(bool final) {
+  drawn_done_ = done_;
+  drawn_stats_ = stats_;
   if (tty_) {
     std::fprintf(stderr, "\r\033[K%s", line(true).c_str());
     if (final) std::fputc('\n', stderr);
@@ -116,7 +127,7 @@ void Progress::update(int64_t done, double items, const std::string& stats) {
 void Progress::message(const std::string& text) {
   if (tty_) std::fprintf(stderr, "\r\033[K%s\n", text.c_str());
   else std::fprintf(stderr, "%s\n", text.c_str());
-  if (tty_ && done_ > 0) draw(false);
+  if (tty_ && done_ > 0 && !finished_) draw(false);  // after finish() the bar stays above
   std::fflush(stderr);
 }
 
@@ -124,6 +135,10 @@ void Progress::finish(const std::string& stats) {
   if (finished_) return;
   if (!stats.empty()) stats_ = stats;
   finished_ = true;
+  // A log line for this very step is already there: not a second copy of it. On a terminal
+  // the bar is redrawn once more and ended with a newline, so what prints next starts on a
+  // line of its own.
+  if (!tty_ && drawn_done_ == done_ && drawn_stats_ == stats_) return;
   draw(true);
 }
 

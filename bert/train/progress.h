@@ -27,17 +27,21 @@ class Progress {
   void update(int64_t done, double items, const std::string& stats = "");
   // Prints a line (above the bar on a terminal) without disturbing it.
   void message(const std::string& line);
+  // The last line: the bar once more, ended by a newline (a terminal), or the last log line
+  // unless the last update() already printed it (plain lines).
   void finish(const std::string& stats = "");
   double rate() const;  // items per second since start
-  // The job also stops after `seconds` from now (a time budget such as --max-minutes): the ETA
-  // is then the sooner of the two ends, and is shown even when the step total is unknown.
+  // The job also stops after `seconds` from now (a time budget such as --max-minutes). When
+  // that is the sooner end (or the step total is unknown) the bar, the percentage and the
+  // ETA count the time budget instead of the steps: "step 420 | 1m05s/2m00s".
   void set_time_limit(double seconds);
 
  private:
   void draw(bool final);
   std::string line(bool bar) const;
-  std::string label_, unit_, stats_;
-  int64_t total_, done_ = 0, first_done_ = -1;
+  bool time_bound(double elapsed, double step_eta) const;  // the time budget is the sooner end
+  std::string label_, unit_, stats_, drawn_stats_;
+  int64_t total_, done_ = 0, first_done_ = -1, drawn_done_ = -1;
   int log_every_;
   bool tty_, finished_ = false;
   double items_ = 0;

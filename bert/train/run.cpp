@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <vector>
 
 #include "bert/io.h"
@@ -62,6 +63,24 @@ void MetricsLog::write(const nlohmann::json& record) {
     fail("cannot write metrics log " + path_ + ": " + std::strerror(errno));
 }
 
+// metrics.jsonl without the records past `step` (a resumed run writes them again).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!bert::file_exists(path)) return;
+  std::istringstream in(bert::read_file(path));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      auto j = nlohmann::json::parse(line);
+      if (j.contains("step") && j["step"].is_number() && j["step"].get<int64_t>() > step) continue;
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a torn last line
+    }
+    kept += line + "\n";
+  }
+  bert::write_file_atomic(path, kept);
+}
+
 // --- checkpoints ----------------------------------------------------------------------
 
 nlohmann::json TrainerState::to_json() const {
@@ -77,19 +96,26 @@ nlohmann::json TrainerState::to_json() const {
 }
 
 TrainerState TrainerState::from_json(const nlohmann::json& j, const std::string& where) {
+  using bert::json_int;
   TrainerState s;
-  try {
-    s.step = j.at("step").get<int64_t>();
-    s.epoch = j.at("epoch").get<int64_t>();
-    s.data_position = j.at("data_position").get<int64_t>();
-    s.rng_seed = j.at("rng_seed").get<uint64_t>();
-    s.rng_offset = j.at("rng_offset").get<uint64_t>();
-    s.schedule_step = j.at("schedule_step").get<int64_t>();
-    s.best_metric = j.value("best_metric", -1e300);
-    s.best_checkpoint = j.value("best_checkpoint", std::string());
-    s.extra = j.value("extra", nlohmann::json::object());
-  } catch (const nlohmann::json::exception& e) {
-    fail(where + ": invalid trainer state: " + e.what());
+  if (!j.is_object()) fail(where + ": invalid trainer state: expected a JSON object");
+  auto non_negative = [&](const char* key) {
+    const int64_t v = json_int(j, key, where);
+    if (v < 0) fail(where + ": key \"" + std::string(key) + "\" is " + std::to_string(v) + ", expected >= 0");
+    return v;
+  };
+  s.step = non_negative("step");
+  s.epoch = non_negative("epoch");
+  s.data_position = non_negative("data_position");
+  s.rng_seed = bert::json_uint(j, "rng_seed", where);
+  s.rng_offset = bert::json_uint(j, "rng_offset", where);
+  s.schedule_step = non_negative("schedule_step");
+  // optional keys; nlohmann writes a NaN best_metric as null, read back as "none yet"
+  if (j.contains("best_metric") && !j["best_metric"].is_null()) s.best_metric = bert::json_number(j, "best_metric", where);
+  if (j.contains("best_checkpoint")) s.best_checkpoint = bert::json_string(j, "best_checkpoint", where);
+  if (j.contains("extra")) {
+    s.extra = j["extra"];
+    if (!s.extra.is_object()) fail(where + ": key \"extra\" must be a JSON object");
   }
   return s;
 }
@@ -99,8 +125,17 @@ static int64_t checkpoint_step(const fs::path& p) {
   const std::string prefix = "checkpoint-";
   if (name.rfind(prefix, 0) != 0) return -1;
   const std::string digits = name.substr(prefix.size());
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return -1;
+  // 18 digits fit in int64 (std::stoll would throw std::out_of_range on a longer name)
+  if (digits.empty() || digits.size() > 18 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return -1;
   return std::stoll(digits);
+}
+
+// A checkpoint folder counts only with every file in it: a folder is renamed into place only
+// once complete (save_checkpoint), so this also guards against folders made by other tools.
+static bool complete_checkpoint(const fs::path& dir) {
+  for (const char* f : {"config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json"})
+    if (!bert::file_exists((dir / f).string())) return false;
+  return true;
 }
 
 static std::vector<std::pair<int64_t, fs::path>> checkpoints(const std::string& run_dir) {
@@ -108,7 +143,7 @@ static std::vector<std::pair<int64_t, fs::path>> checkpoints(const std::string& 
   std::error_code ec;
   for (auto& e : fs::directory_iterator(run_dir, ec)) {
     int64_t s = checkpoint_step(e.path());
-    if (s >= 0 && e.is_directory() && fs::exists(e.path() / "trainer_state.json")) out.push_back({s, e.path()});
+    if (s >= 0 && e.is_directory() && complete_checkpoint(e.path())) out.push_back({s, e.path()});
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -119,21 +154,47 @@ std::string latest_checkpoint(const std::string& run_dir) {
   return c.empty() ? "" : c.back().second.string();
 }
 
+// Folders under a temporary name (".checkpoint-<step>.tmp.<pid>", "...old...", "...deleting...",
+// ".best.tmp.<pid>") are left only by a process that died while writing or deleting them (a
+// kill -9, a power cut): never a checkpoint, removed by the next save.
+static void remove_leftovers(const std::string& run_dir, const std::string& prefix) {
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (auto& e : fs::directory_iterator(run_dir, ec))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) stale.push_back(e.path());
+  for (auto& p : stale) fs::remove_all(p, ec);
+}
+
+// Removes a folder without ever showing a half-deleted one under its name: renamed away first
+// (one atomic step), then deleted.
+static void remove_dir_atomically(const fs::path& dir, const std::string& hidden_name) {
+  std::error_code ec;
+  const fs::path away = dir.parent_path() / hidden_name;
+  fs::rename(dir, away, ec);
+  fs::remove_all(ec ? dir : away, ec);
+}
+
 std::string save_checkpoint(const std::string& run_dir, const bert::BertPreTrainedModel& model,
                             const nn::Optimizer& opt, const TrainerState& state, const bert::TokenizerFiles& tok,
                             int keep) {
   bert::make_dirs(run_dir);
-  const fs::path final_dir = fs::path(run_dir) / ("checkpoint-" + std::to_string(state.step));
-  const fs::path tmp = fs::path(run_dir) / (".checkpoint-" + std::to_string(state.step) + ".tmp." + std::to_string(::getpid()));
+  remove_leftovers(run_dir, ".checkpoint-");
+  const std::string name = "checkpoint-" + std::to_string(state.step), pid = std::to_string(::getpid());
+  const fs::path final_dir = fs::path(run_dir) / name;
+  const fs::path tmp = fs::path(run_dir) / ("." + name + ".tmp." + pid);
   std::error_code ec;
-  fs::remove_all(tmp, ec);
   try {
+    // Every file is written (and fsynced) in a folder no reader looks at; the folder then
+    // takes its name in one rename, and the run folder is fsynced so the rename survives a
+    // power cut. A kill at any moment leaves the earlier checkpoints as they were.
     bert::save_pretrained(model, tmp.string(), tok);
     safetensors::save((tmp / "optimizer.safetensors").string(), opt.state(),
                             {{"optimizer_steps", std::to_string(opt.steps_taken)}, {"lr", std::to_string(opt.lr)}});
     bert::write_file_atomic((tmp / "trainer_state.json").string(), state.to_json().dump(2) + "\n");
-    fs::remove_all(final_dir, ec);
+    bert::sync_dir(tmp.string());
+    if (fs::exists(final_dir)) remove_dir_atomically(final_dir, "." + name + ".old." + pid);
     fs::rename(tmp, final_dir);
+    bert::sync_dir(run_dir);
   } catch (const std::exception& e) {
     fs::remove_all(tmp, ec);
     throw Error(std::string("cannot save checkpoint ") + final_dir.string() + ": " + e.what());
@@ -142,7 +203,7 @@ std::string save_checkpoint(const std::string& run_dir, const bert::BertPreTrain
     auto all = checkpoints(run_dir);
     for (size_t i = 0; i + keep < all.size(); ++i) {
       if (!state.best_checkpoint.empty() && fs::path(state.best_checkpoint) == all[i].second) continue;
-      fs::remove_all(all[i].second, ec);
+      remove_dir_atomically(all[i].second, "." + all[i].second.filename().string() + ".deleting." + pid);
     }
   }
   return final_dir.string();
@@ -151,11 +212,11 @@ std::string save_checkpoint(const std::string& run_dir, const bert::BertPreTrain
 void publish(const std::string& checkpoint_dir, const std::string& run_dir, const std::string& name) {
   const fs::path target = fs::path(run_dir) / name;
   const fs::path tmp = fs::path(run_dir) / ("." + name + ".tmp." + std::to_string(::getpid()));
+  remove_leftovers(run_dir, "." + name + ".tmp.");
   std::error_code ec;
-  fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);
   if (ec) fail("cannot create " + tmp.string() + ": " + ec.message());
-  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"}) {
+  for (const char* f : {"config.json", "model.safetensors", "vocab.txt", "tokenizer.json", "tokenizer_config.json"}) {
     fs::path src = fs::path(checkpoint_dir) / f;
     if (!fs::exists(src)) continue;
     fs::copy_file(src, tmp / f, fs::copy_options::overwrite_existing, ec);
@@ -168,6 +229,7 @@ void publish(const std::string& checkpoint_dir, const std::string& run_dir, cons
   if (fs::exists(target)) fs::rename(target, old, ec);
   fs::rename(tmp, target, ec);
   if (ec) fail("cannot publish " + target.string() + ": " + ec.message());
+  bert::sync_dir(run_dir);
   fs::remove_all(old, ec);
 }
 
@@ -176,24 +238,27 @@ TrainerState TrainerState::parse(std::string_view text, const std::string& where
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    fail(where + ": invalid JSON: " + e.what());
+    fail(where + ": invalid JSON: " + bert::json_error_text(e));
   }
   return from_json(j, where);
+}
+
+// The "optimizer_steps" metadata of optimizer.safetensors: a decimal count (std::stoll
+// would throw a bare std::invalid_argument on anything else).
+static int64_t optimizer_steps(const std::map<std::string, std::string>& meta, const std::string& path) {
+  auto it = meta.find("optimizer_steps");
+  if (it == meta.end()) return 0;
+  const std::string& v = it->second;
+  if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), ::isdigit))
+    fail(path + ": metadata \"optimizer_steps\" is \"" + v.substr(0, 40) + "\", not a non-negative integer");
+  return std::stoll(v);
 }
 
 void load_optimizer_state(const safetensors::File& f, nn::Optimizer& opt) {
   std::map<std::string, Tensor> st;
   for (auto& n : f.names()) st[n] = f.load(n);
   opt.load_state(st);
-  // written by save_checkpoint as a decimal integer; anything else is a damaged file
-  const auto it = f.metadata().find("optimizer_steps");
-  const std::string steps = it == f.metadata().end() ? "0" : it->second;
-  int64_t n = 0;
-  const auto [end, ec] = std::from_chars(steps.data(), steps.data() + steps.size(), n);
-  if (ec != std::errc() || end != steps.data() + steps.size() || n < 0)
-    fail(f.path() + ": metadata \"optimizer_steps\" must be a step count (a non-negative integer), got \"" +
-         steps.substr(0, 40) + "\"");
-  opt.steps_taken = n;
+  opt.steps_taken = optimizer_steps(f.metadata(), f.path());
 }
 
 TrainerState load_checkpoint_state(const std::string& dir, nn::Optimizer& opt) {

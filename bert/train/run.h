@@ -3,13 +3,16 @@
 // A run folder holds:
 //   metrics.jsonl            one JSON object per logged step or evaluation (append-only)
 //   checkpoint-<step>/       a Hugging Face model folder (config.json, model.safetensors,
-//                            vocab.txt, tokenizer_config.json) plus
+//                            vocab.txt, tokenizer.json, tokenizer_config.json) plus
 //                              optimizer.safetensors   the optimizer's moments
 //                              trainer_state.json      step, epoch, schedule step, random
 //                                                      generator state, data position, ...
 //   best/                    the best checkpoint by the eval metric (fine-tuning)
-// Checkpoints are written under a temporary name and renamed, so a crash, Ctrl-C or a full
-// disk never leaves a half-written one; only the last `keep` are kept.
+// Checkpoints are written (and fsynced) in a folder under a temporary name, .checkpoint-<step>.tmp.<pid>,
+// that takes its name in one rename: a kill -9, a power cut, Ctrl-C or a full disk at any
+// moment leaves the earlier checkpoints whole, and --resume only ever sees complete ones
+// (tests/train/test_crash.cpp kills a run while it saves, many times). Only the last `keep`
+// are kept; an old one is renamed away before it is deleted.
 //
 // Ctrl-C (SIGINT) or SIGTERM sets a flag that the loop checks after each step: it saves a
 // checkpoint and stops cleanly. A second Ctrl-C exits at once.
@@ -43,6 +46,10 @@ class MetricsLog {
   std::string path_;
   std::FILE* f_ = nullptr;
 };
+
+// Rewrites metrics.jsonl without the records past `step` (and without a torn last line):
+// a resumed run writes those steps again, so each step appears once.
+void truncate_metrics(const std::string& path, int64_t step);
 
 // --- checkpoints ----------------------------------------------------------------------
 struct TrainerState {

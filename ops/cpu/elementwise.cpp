@@ -117,7 +117,7 @@ void binary(BinaryOp op, DType t, const Layout& ly, void* y, const void* a, cons
     const T* bp = static_cast<const T*>(b);
     switch (op) {
 #define CASE(OP) case BinaryOp::OP: binary_loop<BinaryOp::OP, T>(ly, yp, ap, la, bp, lb); break;
-      CASE(Add) CASE(Sub) CASE(Mul) CASE(Div) CASE(Maximum) CASE(Gt) CASE(Eq)
+      CASE(Add) CASE(Sub) CASE(Mul) CASE(Div) CASE(Maximum) CASE(Minimum) CASE(Gt) CASE(Eq)
 #undef CASE
     }
   });

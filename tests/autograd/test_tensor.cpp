@@ -32,6 +32,22 @@ TEST_CASE("bad creation arguments are rejected with the shape in the message") {
   CHECK_THROWS_WITH_AS(zeros({2}).data<double>(), doctest::Contains("float32"), Error);
 }
 
+TEST_CASE("sizes that overflow 64 bits are refused, naming the op and the shape") {
+  const int64_t big = int64_t(1) << 62;
+  // 2^62 x 4 elements wraps to 0; 2^61 x 2 elements fit in int64 but their 2^64 bytes do not
+  CHECK_THROWS_WITH_AS(empty({big, 4}), doctest::Contains("empty: shape [4611686018427387904, 4] has more elements"), Error);
+  CHECK_THROWS_WITH_AS(empty({big / 2, 2}), doctest::Contains("empty: bytes of shape [2305843009213693952, 2]"), Error);
+  // an empty shape whose other dimensions overflow would overflow its strides
+  CHECK_THROWS_WITH_AS(zeros({0, big, 4}), doctest::Contains("empty: shape [0, 4611686018427387904, 4]"), Error);
+  CHECK_THROWS_WITH_AS(from_vector(std::vector<float>{}, {big, 4, 0}), doctest::Contains("from_vector: shape"), Error);
+  CHECK_THROWS_WITH_AS(shape_numel({big, big}), doctest::Contains("[4611686018427387904, 4611686018427387904]"), Error);
+  CHECK_THROWS_WITH_AS(checked_mul(big, 2, "a test"), doctest::Contains("a test: size 4611686018427387904 x 2 overflows"), Error);
+  CHECK_THROWS_WITH_AS(checked_mul(-1, 2, "a test"), doctest::Contains("negative"), Error);
+  CHECK_THROWS_WITH_AS(checked_add(INT64_MAX, 1, "a test"), doctest::Contains("overflows"), Error);
+  CHECK(checked_mul(big, 1, "x") == big);
+  CHECK(checked_numel({0, big}, "x") == 0);
+}
+
 TEST_CASE("a seed gives the same numbers on every run and different seeds differ") {
   Generator a(42), b(42), c(43);
   std::vector<float> x = randn({1000}, a).tolist<float>();

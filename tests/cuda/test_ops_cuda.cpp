@@ -75,16 +75,38 @@ TEST_CASE("binary ops broadcast on the GPU as on the CPU, with gradients reduced
   }
 }
 
-TEST_CASE("comparisons and maximum match the CPU, for int64 too") {
+TEST_CASE("comparisons, maximum, minimum and clamp match the CPU, for int64 too, ties included") {
   for (DType t : {DType::Float32, DType::Float64, DType::Int64}) {
-    Tensor a = rnd({4, 6}, 26, DType::Float64, -3, 3, false).to(t), b = rnd({6}, 27, DType::Float64, -3, 3, false).to(t);
     INFO(dtype_name(t));
+    Tensor a = rnd({4, 6}, 26, DType::Float64, -3, 3, false).to(t);
+    // b is row 1 of a with two entries moved: row 1 of a == b has 4 ties, so eq has ones to
+    // compare and maximum / minimum meet a == b (where the gradient is split)
+    Tensor moved = from_vector(std::vector<double>{0, 0, 1, 0, -1, 0}, {6}).to(t);
+    Tensor b = add(contiguous(select(a, 0, 1)), moved);
+    const double ties = sum(eq(a, b).to(DType::Float64)).item();
+    REQUIRE(ties >= 4);
+    REQUIRE(ties < 24);
     Tensor ga = a.to(kGpu), gb = b.to(kGpu);
     CHECK_CLOSE_TO("gt", gt(ga, gb), gt(a, b), kExact);
-    CHECK_CLOSE_TO("eq", eq(ga, ga), eq(a, a), kExact);
+    CHECK_CLOSE_TO("eq", eq(ga, gb), eq(a, b), kExact);
     CHECK_CLOSE_TO("maximum", maximum(ga, gb), maximum(a, b), kExact);
+    CHECK_CLOSE_TO("minimum", minimum(ga, gb), minimum(a, b), kExact);
+    CHECK_CLOSE_TO("clamp", clamp(ga, -1.0, 2.0), clamp(a, -1.0, 2.0), kExact);
+    CHECK_CLOSE_TO("clamp min only", clamp(ga, 0.0, std::nullopt), clamp(a, 0.0, std::nullopt), kExact);
     CHECK_CLOSE_TO("add", add(ga, gb), add(a, b), kExact);
+    if (t == DType::Int64) continue;
+    // gradients, ties included
+    Tensor ai = a.detach().set_requires_grad(), bi = b.detach().set_requires_grad();
+    check_cuda_vs_cpu("maximum", [](const V& v) { return maximum(v[0], v[1]); }, {ai, bi}, kExact, kExact);
+    check_cuda_vs_cpu("minimum", [](const V& v) { return minimum(v[0], v[1]); }, {ai, bi}, kExact, kExact);
+    Tensor r = from_vector(std::vector<double>{-2, -1, -0.5, 0, 1, 1.5}, {6}).to(t).set_requires_grad();  // on the bounds too
+    check_cuda_vs_cpu("clamp", [](const V& v) { return clamp(v[0], -1.0, 1.0); }, {r}, kExact, kExact);
   }
+  // NaN propagates on the GPU as on the CPU
+  const auto mx = maximum(from_vector(std::vector<double>{NAN, 1}, {2}).to(kGpu), from_vector(std::vector<double>{1, NAN}, {2}).to(kGpu));
+  const auto v = mx.to(Device::CPU).tolist<double>();
+  CHECK(std::isnan(v[0]));
+  CHECK(std::isnan(v[1]));
 }
 
 TEST_CASE("in-place add_ and mul_ on the GPU, into dense and strided destinations") {

@@ -91,3 +91,70 @@ TEST_CASE("in-place add_ and mul_ refuse leaves that require grad outside no-gra
   }
   CHECK(p.tolist<float>() == std::vector<float>{3, 3});
 }
+
+TEST_CASE("maximum, minimum and clamp on hand-checked values, NaN propagating") {
+  Tensor a = f64({1, -2, 3, NAN, 0.5}, {5}), b = f64({2, -3, 3, 1, NAN}, {5});
+  auto mx = maximum(a, b).tolist<double>(), mn = minimum(a, b).tolist<double>();
+  CHECK(mx[0] == 2);
+  CHECK(mx[1] == -2);
+  CHECK(mx[2] == 3);
+  CHECK(std::isnan(mx[3]));  // as torch.maximum: NaN if either is NaN
+  CHECK(std::isnan(mx[4]));
+  CHECK(mn[0] == 1);
+  CHECK(mn[1] == -3);
+  CHECK(mn[2] == 3);
+  CHECK(std::isnan(mn[3]));
+  CHECK(std::isnan(mn[4]));
+  // broadcast against a scalar
+  CHECK(maximum(f64({-1, 0, 4}, {3}), f64({0.5}, {1})).tolist<double>() == std::vector<double>{0.5, 0.5, 4});
+
+  auto c = clamp(f64({-3, -1, 0, 1, 3, NAN}, {6}), -1.0, 2.0).tolist<double>();
+  CHECK(std::vector<double>(c.begin(), c.begin() + 5) == std::vector<double>{-1, -1, 0, 1, 2});
+  CHECK(std::isnan(c[5]));
+  CHECK(clamp(f64({-3, 5}, {2}), std::nullopt, 1.0).tolist<double>() == std::vector<double>{-3, 1});
+  CHECK(clamp(f64({-3, 5}, {2}), 0.0, std::nullopt).tolist<double>() == std::vector<double>{0, 5});
+  // integer tensors (QA start / end positions)
+  CHECK(clamp(from_vector(std::vector<int64_t>{-4, 0, 7, 12}, {4}), 0.0, 9.0).tolist<int64_t>() ==
+        std::vector<int64_t>{0, 0, 7, 9});
+}
+
+TEST_CASE("maximum and minimum split the gradient on ties; clamp passes it on its bounds") {
+  // PyTorch's rule (torch.maximum / torch.minimum / torch.clamp backward), by hand
+  Tensor a = f64({1, 2, 3}, {3}).set_requires_grad(), b = f64({3, 2, 1}, {3}).set_requires_grad();
+  sum(maximum(a, b)).backward();
+  CHECK(a.grad().tolist<double>() == std::vector<double>{0, 0.5, 1});
+  CHECK(b.grad().tolist<double>() == std::vector<double>{1, 0.5, 0});
+
+  Tensor c = f64({1, 2, 3}, {3}).set_requires_grad(), d = f64({3, 2, 1}, {3}).set_requires_grad();
+  sum(minimum(c, d)).backward();
+  CHECK(c.grad().tolist<double>() == std::vector<double>{1, 0.5, 0});
+  CHECK(d.grad().tolist<double>() == std::vector<double>{0, 0.5, 1});
+
+  // broadcast: the scalar operand collects the gradient of every element it wins
+  Tensor e = f64({-1, 0.5, 2}, {3}).set_requires_grad(), lo = f64({0.5}, {1}).set_requires_grad();
+  sum(maximum(e, lo)).backward();
+  CHECK(e.grad().tolist<double>() == std::vector<double>{0, 0.5, 1});
+  CHECK(lo.grad().tolist<double>() == std::vector<double>{1.5});
+
+  Tensor x = f64({-2, -1, 0, 1, 2}, {5}).set_requires_grad();
+  sum(clamp(x, -1.0, 1.0)).backward();
+  CHECK(x.grad().tolist<double>() == std::vector<double>{0, 1, 1, 1, 0});  // bounds included
+}
+
+TEST_CASE("gradcheck: maximum, minimum and clamp, with broadcasting") {
+  auto a = rand64({2, 3}, 40), b = rand64({3}, 41), c = rand64({2, 1}, 42);
+  CHECK_GRADCHECK([](auto& v) { return maximum(v[0], v[1]); }, {a, b});
+  CHECK_GRADCHECK([](auto& v) { return minimum(v[0], v[1]); }, {a, c});
+  CHECK_GRADCHECK([](auto& v) { return clamp(v[0], -0.3, 0.4); }, {rand64({4, 5}, 43)});
+}
+
+TEST_CASE("bad input to maximum, minimum and clamp names the op and what was wrong") {
+  CHECK_THROWS_WITH_AS(maximum(zeros({2, 3}), zeros({4})), doctest::Contains("maximum: shapes [2, 3] and [4] cannot be broadcast"),
+                       Error);
+  CHECK_THROWS_WITH_AS(minimum(zeros({2}), zeros({2}, DType::Float64)), doctest::Contains("minimum: dtype mismatch"), Error);
+  CHECK_THROWS_WITH_AS(clamp(zeros({2}), std::nullopt, std::nullopt),
+                       doctest::Contains("clamp: give at least one of min and max"), Error);
+  CHECK_THROWS_WITH_AS(clamp(zeros({2}), 3.0, 1.0), doctest::Contains("clamp: min 3.000000 is greater than max 1.000000"), Error);
+  CHECK_THROWS_WITH_AS(clamp(zeros({2}), NAN, 1.0), doctest::Contains("clamp: a bound is NaN"), Error);
+  CHECK_THROWS_WITH_AS(clamp(Tensor(), 0.0, 1.0), doctest::Contains("clamp"), Error);
+}

@@ -89,3 +89,18 @@ TEST_CASE("bad input to shape ops and reductions") {
   CHECK_THROWS_WITH_AS(topk(x, 4), doctest::Contains("topk: k = 4"), Error);
   CHECK_THROWS_WITH_AS(select(x, 0, 5), doctest::Contains("select: index 5"), Error);
 }
+
+TEST_CASE("shape ops refuse sizes that overflow 64 bits") {
+  const int64_t big = int64_t(1) << 62;
+  Tensor x = zeros({2, 3});
+  // 2^62 * 4 wraps to 0 in 64 bits
+  CHECK_THROWS_WITH_AS(reshape(x, {big, 4, -1}), doctest::Contains("x 4 overflows a 64-bit size"), Error);
+  // [0, 2^62, 4] has 0 elements like the input, but its strides overflow
+  CHECK_THROWS_WITH_AS(reshape(zeros({0}), {0, big, 4}), doctest::Contains("reshape: shape [0, 4611686018427387904, 4] has more elements"), Error);
+  // a broadcast view allocates nothing, so only a check at expand catches its count
+  CHECK_THROWS_WITH_AS(expand(zeros({1}), {big, 4, 1}), doctest::Contains("expand: shape [4611686018427387904, 4, 1]"), Error);
+  // start + length wrapping negative used to pass the bounds check
+  CHECK_THROWS_WITH_AS(narrow(x, 1, 1, INT64_MAX), doctest::Contains("narrow: range [1, 1 + 9223372036854775807) is out of bounds"), Error);
+  Tensor wide = expand(zeros({1}), {big});
+  CHECK_THROWS_WITH_AS(cat({wide, wide}, 0), doctest::Contains("cat: dimension 0: size 4611686018427387904 + 4611686018427387904"), Error);
+}

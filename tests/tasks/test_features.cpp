@@ -137,6 +137,52 @@ TEST_CASE("a doc_stride that leaves no room for the context is a clear error") {
   CHECK_THROWS_WITH_AS(qa_features(uncased(), ex, opt, true), doctest::Contains("leave no room in max_seq_length 32"), Error);
 }
 
+TEST_CASE("QA options out of range are errors naming the flag, before any index or resize") {
+  auto message = [](QaOptions o) -> std::string {
+    try {
+      o.validate();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  QaOptions o;
+  CHECK(message(o) == "no error");
+  o.max_query_length = 0;
+  CHECK(message(o) == "--max-query-length must be at least 1, got 0");
+  o = QaOptions();
+  o.n_best = -1;
+  CHECK(message(o) == "--n-best must be at least 1, got -1");
+  o = QaOptions();
+  o.doc_stride = -1;
+  CHECK(message(o) == "--doc-stride must be at least 0, got -1");
+  o = QaOptions();
+  o.doc_stride = INT64_MAX;  // q + 3 + doc_stride used to overflow past the room check
+  CHECK(message(o) == "--doc-stride must be at most --max-length - 1 (383), got 9223372036854775807");
+  o = QaOptions();
+  o.max_answer_length = 0;
+  CHECK(message(o) == "--max-answer-length must be at least 1, got 0");
+  o = QaOptions();
+  o.max_seq_length = 2;
+  CHECK(message(o) == "--max-length must be at least 4, got 2");
+
+  // through the library calls: max_query_length 0 used to index offsets[-1], n_best -1 to
+  // resize a vector to SIZE_MAX
+  SquadExample e;
+  e.id = "q1";
+  e.context = "The answer is here.";
+  e.question = "where is it?";
+  e.answers.push_back({"here", 14});
+  o = QaOptions();
+  o.max_query_length = 0;
+  CHECK_THROWS_WITH_AS(qa_features(uncased(), {e}, o, true), doctest::Contains("--max-query-length must be at least 1, got 0"), Error);
+  o = QaOptions();
+  std::vector<QaFeature> f = qa_features(uncased(), {e}, o, false);
+  std::vector<std::vector<float>> logits(f.size(), std::vector<float>(f[0].enc.size(), 0.0f));
+  o.n_best = -1;
+  CHECK_THROWS_WITH_AS(postprocess_qa({e}, f, logits, logits, o), doctest::Contains("--n-best must be at least 1, got -1"), Error);
+}
+
 TEST_CASE("questions are cut to max_query_length tokens") {
   SquadExample e;
   e.id = "long";

@@ -89,6 +89,7 @@ TEST_CASE("ner pipeline: entities carry offsets into the text, scores in (0, 1]"
   std::vector<std::string> texts = {"new york is big", "the film stars tom"};
   auto r = ner_texts(m, texts);
   REQUIRE(r.size() == 2);
+  REQUIRE(r[0].size() + r[1].size() >= 2);  // the loop below must check something
   for (size_t i = 0; i < 2; ++i)
     for (auto& e : r[i]) {
       CHECK(e.score > 0.0);
@@ -122,6 +123,9 @@ TEST_CASE("qa pipeline: the answer is a span of the context, widened to whole wo
   for (int i = 0; i < 30; ++i) big += "The game was played in Santa Clara. ";
   CHECK(answer_question(m, "Where?", big).size() == 1);
   CHECK_THROWS_WITH_AS(answer_question(m, " ", context), doctest::Contains("the question is empty"), Error);
+  // a negative top_k used to resize the candidates to SIZE_MAX
+  CHECK_THROWS_WITH_AS(answer_question(m, "Who won?", context, -1), doctest::Contains("--top-k must be at least 1, got -1"), Error);
+  CHECK_THROWS_WITH_AS(answer_question(m, "Who won?", context, 1, 0), doctest::Contains("--max-answer-len must be at least 1, got 0"), Error);
 }
 
 TEST_CASE("zero-shot: entailment softmax over labels, or entailment vs contradiction per label") {

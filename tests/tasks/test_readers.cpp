@@ -113,6 +113,38 @@ TEST_CASE("label maps: sorted numerically, renamed, and an unknown label names f
   CHECK_THROWS_WITH_AS(LabelMap::build({"0", "1", "2"}, {"a", "b"}), doctest::Contains("data has label 2"), Error);
 }
 
+TEST_CASE("label maps: negative and long integer labels, a mix of integers and names, and the map described") {
+  // as run_glue: the sorted labels get ids 0..n-1, so -1, 0 become 0, 1; describe() says so
+  LabelMap neg = LabelMap::build({"0", "-1", "0", "-2"});
+  CHECK(neg.names == std::vector<std::string>{"-2", "-1", "0"});
+  CHECK(neg.describe() == "-2 -> 0, -1 -> 1, 0 -> 2");
+  CHECK(!neg.is_identity());
+  CHECK(LabelMap::build({"1", "0"}).is_identity());
+  // "1" is no label of {-1, 0}; it used to be taken as id 1 (label 0)
+  CHECK_THROWS_WITH_AS(LabelMap::build({"-1", "0"}).id_of("1", "dev.tsv:2"), doctest::Contains("dev.tsv:2: label '1' is not in the label map (known: -1, 0)"), Error);
+  // a digit string past int64 used to throw a bare std::out_of_range
+  const std::string huge = "123456789012345678901234567890";
+  LabelMap big = LabelMap::build({huge, "7"});
+  CHECK(big.names == std::vector<std::string>{"7", huge});
+  CHECK_THROWS_WITH_AS(LabelMap::build({huge, "0"}, {"a", "b"}), doctest::Contains(("but the data has label " + huge).c_str()), Error);
+  CHECK_THROWS_WITH_AS(LabelMap::from_names({"a", "b"}).id_of(huge, "d.tsv:3"), doctest::Contains(("d.tsv:3: label '" + huge + "' is not in the label map").c_str()), Error);
+  // 0, 1, positive used to become three classes
+  TempDir t("labels");
+  write_text(t / "mixed.tsv", "sentence\tlabel\ngood\t1\nbad\t0\nfine\tpositive\nok\t1\n");
+  CHECK_THROWS_WITH_AS(LabelMap::build(read_classify(t / "mixed.tsv")),
+                       doctest::Contains(("mixed.tsv:4: label 'positive' is a name, but label '1' (" + (t / "mixed.tsv") +
+                                          ":2) is an integer: the labels must be all integers or all names").c_str()),
+                       Error);
+  CHECK_THROWS_WITH_AS(LabelMap::build({"neg", "pos", "2"}), doctest::Contains("label '2' is an integer, but label 'neg' is a name"), Error);
+  // a JSON label above 2^63 - 1 used to wrap to a negative number
+  write_text(t / "big.jsonl", "{\"text\": \"a\", \"label\": 18446744073709551615}\n");
+  CHECK(read_classify(t / "big.jsonl").examples[0].label == "18446744073709551615");
+  // a column number past int used to throw a bare std::out_of_range from std::stoi
+  ClassifyColumns cols;
+  cols.text = "99999999999";
+  CHECK_THROWS_WITH_AS(read_classify(t / "mixed.tsv", cols), doctest::Contains("text column 99999999999 does not exist"), Error);
+}
+
 TEST_CASE("CoNLL: IOB1 becomes IOB2, -DOCSTART- skipped, whitespace-only lines end sentences") {
   TempDir t("conll");
   write_text(t / "iob1.txt",
@@ -192,9 +224,21 @@ TEST_CASE("SQuAD v1.1: examples, answers in code points, and bad files") {
   CHECK_THROWS_WITH_AS(read_squad(t / "far.json"), doctest::Contains("question y: answer_start 2 + 3 characters lies outside its context (4 characters)"), Error);
   write_text(t / "empty.json", R"({"data": []})");
   CHECK_THROWS_WITH_AS(read_squad(t / "empty.json"), doctest::Contains("empty.json: no questions"), Error);
-  // found by the fuzzer (tests/fuzz/corpus_squad/crash-start-overflow): answer_start + length
-  // overflowed, passed the check, and the answer's substring read far outside the context
+  // answer_start + length used to overflow and wrap below the context's length
   write_text(t / "huge.json",
-             R"({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "z", "question": "q", "answers": [{"text": "bc", "answer_start": 9223372036854775807}]}]}]}]})");
-  CHECK_THROWS_WITH_AS(read_squad(t / "huge.json"), doctest::Contains("question z: answer_start 9223372036854775807"), Error);
+             R"({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "z", "question": "q", "answers": [{"text": "ab", "answer_start": 9223372036854775807}]}]}]}]})");
+  CHECK_THROWS_WITH_AS(read_squad(t / "huge.json"), doctest::Contains("huge.json: question z: answer_start 9223372036854775807 + 2 characters lies outside its context (3 characters)"), Error);
+  // above 2^63 - 1: used to be reported as answer_start -1
+  write_text(t / "wrap.json",
+             R"({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "w", "question": "q", "answers": [{"text": "ab", "answer_start": 18446744073709551615}]}]}]}]})");
+  CHECK_THROWS_WITH_AS(read_squad(t / "wrap.json"), doctest::Contains("question w: answer_start 18446744073709551615 + 2"), Error);
+  write_text(t / "neg.json",
+             R"({"data": [{"paragraphs": [{"context": "abc", "qas": [{"id": "n", "question": "q", "answers": [{"text": "ab", "answer_start": -1}]}]}]}]})");
+  CHECK_THROWS_WITH_AS(read_squad(t / "neg.json"), doctest::Contains("question n: answer_start -1 + 2"), Error);
+  // and the JSON error without nlohmann's "[json.exception.parse_error.101]"
+  try {
+    read_squad(t / "notjson.json");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("[json.exception") == std::string::npos);
+  }
 }

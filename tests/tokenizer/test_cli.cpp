@@ -122,3 +122,25 @@ TEST_CASE("bertlab tokenize fails clearly on a missing or bad vocabulary") {
   CHECK(r.out.find("is not in the vocabulary") != std::string::npos);
   std::filesystem::remove(bad);
 }
+
+TEST_CASE("bertlab tokenize with no text reads standard input, as predict does") {
+  const Result r = run("|printf 'The cat sat\\nunaffable\\n' | " + exe() + " tokenize --json");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  const std::size_t nl = r.out.find('\n');
+  REQUIRE(nl != std::string::npos);
+  CHECK(json::parse(r.out.substr(0, nl))["tokens"] == json({"[CLS]", "the", "cat", "sat", "[SEP]"}));
+  CHECK(json::parse(r.out.substr(nl + 1))["tokens"] == json({"[CLS]", "una", "##ffa", "##ble", "[SEP]"}));
+}
+
+TEST_CASE("bertlab tokenize --model DIR/config.json means the folder DIR") {
+  const auto dir = std::filesystem::temp_directory_path() / "bertlab_test_cli_model_file";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file("data/vocab/bert-base-cased-vocab.txt", dir / "vocab.txt",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::ofstream(dir / "tokenizer_config.json") << R"({"do_lower_case": false})";
+  std::ofstream(dir / "config.json") << "{}";
+  const Result r = run("tokenize --json --model '" + (dir / "config.json").string() + "' \"Hello World\"");
+  CHECK_MESSAGE(r.status == 0, r.out);
+  if (r.status == 0) CHECK(json::parse(r.out)["tokens"] == json({"[CLS]", "Hello", "World", "[SEP]"}));
+  std::filesystem::remove_all(dir);
+}

@@ -6,7 +6,11 @@
 
 #include <sys/resource.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 
 #include "bert/checkpoint.h"
@@ -66,6 +70,31 @@ std::string corpus(const TempDir& t) {
 
 bool bitwise_equal(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
+// Runs `fn` with stderr sent to a temporary file and returns what it wrote.
+template <class F>
+std::string capture_stderr(F fn) {
+  std::fflush(stderr);
+  std::FILE* tmp = std::tmpfile();
+  REQUIRE(tmp != nullptr);
+  const int saved = ::dup(2);
+  ::dup2(::fileno(tmp), 2);
+  try {
+    fn();
+  } catch (...) {
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    throw;
+  }
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::string out;
+  std::rewind(tmp);
+  for (int c; (c = std::fgetc(tmp)) != EOF;) out += (char)c;
+  std::fclose(tmp);
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("resume is exact: 6 steps straight = 3 steps, Ctrl-C, resume, 3 steps (bitwise on the CPU)") {
@@ -123,9 +152,14 @@ TEST_CASE("resume is exact: 6 steps straight = 3 steps, Ctrl-C, resume, 3 steps 
   for (const auto& j : lb)
     if (j.contains("loss")) steps_b.push_back(j["step"]);
   CHECK(steps_b == std::vector<int64_t>{1, 2, 3, 4, 5, 6});
+  int compared = 0;  // the loop's CHECK must run for every step, or it proves nothing
   for (const auto& j : la)
     for (const auto& k : lb)
-      if (j.contains("loss") && k.contains("loss") && j["step"] == k["step"]) CHECK(j["loss"] == k["loss"]);
+      if (j.contains("loss") && k.contains("loss") && j["step"] == k["step"]) {
+        CHECK(j["loss"] == k["loss"]);
+        ++compared;
+      }
+  CHECK(compared == 6);
 }
 
 TEST_CASE("a NaN loss stops the run naming the step and the last good checkpoint, which stays intact") {
@@ -259,6 +293,32 @@ TEST_CASE("--max-minutes stops on time, saves a checkpoint and the final model")
   CHECK(m->config.hidden_size == 32);
 }
 
+TEST_CASE("a run stopped by its time budget says so; progress = false prints no progress lines") {
+  TempDir t("budget");
+  PretrainOptions o = tiny_run(corpus(t), t / "run");
+  o.steps = 0;
+  o.max_minutes = 0.3 / 60;
+  o.quiet = false;
+  o.progress_tty = 0;
+  o.log_every = 1;
+  PretrainResult r;
+  const std::string err = capture_stderr([&] { r = run_pretraining(o); });
+  INFO(err);
+  CHECK(r.time_up);
+  CHECK(err.find("pretrain: stopped at step " + std::to_string(r.step) +
+                 ": the time budget (--max-minutes 0.005) was reached") != std::string::npos);
+  CHECK(err.find("pretrain step 1 |") != std::string::npos);  // the time budget's progress lines
+
+  o.out = t / "quiet";
+  o.progress = false;
+  o.steps = 2;
+  o.max_minutes = 0;
+  const std::string quiet = capture_stderr([&] { run_pretraining(o); });
+  INFO(quiet);
+  CHECK(quiet.find("pretrain step") == std::string::npos);
+  CHECK(quiet.find("pretrain: batch 4") != std::string::npos);  // the summary lines stay
+}
+
 TEST_CASE("bad input: a clear message, and no run folder or checkpoint left behind") {
   TempDir t("badin");
   PretrainOptions o = tiny_run(corpus(t), t / "run");
@@ -329,15 +389,40 @@ TEST_CASE("the MLM loss on the masked positions equals BertForPreTraining's loss
   CHECK(L.mlm_loss.item() == doctest::Approx(full.mlm_loss.item()).epsilon(1e-5));
   CHECK(L.nsp_loss.item() == doctest::Approx(full.nsp_loss.item()).epsilon(1e-6));
   CHECK(L.mlm_loss.item() == doctest::Approx(std::log(30522.0)).epsilon(0.05));  // untrained: about ln V
-  const PretrainEval e = evaluate_pretraining(m, s.take(20), 8, 0);
+  const std::vector<Example> ex = s.take(20);
+  const PretrainEval e = evaluate_pretraining(m, ex, 8, 0);
   CHECK(e.examples == 20);
   CHECK(e.predictions > 20);
-  CHECK(e.mlm_accuracy >= 0);
-  CHECK(e.mlm_accuracy <= 1);
   CHECK(e.loss == doctest::Approx(e.mlm_loss + e.nsp_loss));
+  // An independent count: the full model's logits over every position of one batch (not the
+  // masked rows that evaluate_pretraining gathers), argmax against the labels here.
+  const PretrainEval one = evaluate_pretraining(m, ex, 20, 0);  // one batch: the same padding as below
+  PretrainBatch all = collate(ex, 0);
+  BertInputs ain;
+  ain.input_ids = all.input_ids;
+  ain.attention_mask = all.attention_mask;
+  ain.token_type_ids = all.token_type_ids;
+  const ModelOutput out = m.forward(ain);
+  const std::vector<int64_t> pred = argmax(out.logits, 2).tolist<int64_t>(), lab = all.labels.tolist<int64_t>();
+  int64_t n = 0, right = 0;
+  for (size_t i = 0; i < lab.size(); ++i)
+    if (lab[i] != -100) ++n, right += pred[i] == lab[i];
+  const std::vector<int64_t> nsp = argmax(out.seq_relationship_logits, 1).tolist<int64_t>(),
+                             nsp_lab = all.next_sentence_label.tolist<int64_t>();
+  int64_t nsp_right = 0;
+  for (size_t i = 0; i < nsp.size(); ++i) nsp_right += nsp[i] == nsp_lab[i];
+  INFO("by hand: MLM " << right << " of " << n << ", NSP " << nsp_right << " of 20");
+  CHECK(e.predictions == n);
+  CHECK(one.mlm_accuracy == doctest::Approx((double)right / (double)n).epsilon(1e-15));
+  CHECK(one.nsp_accuracy == doctest::Approx((double)nsp_right / 20.0).epsilon(1e-15));
+  CHECK(e.mlm_accuracy == doctest::Approx((double)right / (double)n).epsilon(1e-15));  // batches of 8 too
+  CHECK(e.nsp_accuracy == doctest::Approx((double)nsp_right / 20.0).epsilon(1e-15));
+  CHECK(e.mlm_loss == doctest::Approx(one.mlm_loss).epsilon(1e-5));  // batches of 8 or one of 20
+  CHECK(e.nsp_loss == doctest::Approx(one.nsp_loss).epsilon(1e-5));
 }
 
-TEST_CASE("training lowers the loss, and fill-mask reads the saved model as transformers' pipeline would") {
+// (fill-mask against transformers' own pipeline: tests/tasks/test_pipelines_hf.cpp)
+TEST_CASE("training lowers the loss, and fill-mask's top tokens are the MLM head's softmax, best first") {
   TempDir t("learn");
   PretrainOptions o = tiny_run(corpus(t), t / "run");
   o.steps = 30;
@@ -362,6 +447,32 @@ TEST_CASE("training lowers the loss, and fill-mask reads the saved model as tran
     CHECK(c.sequence.find("[MASK]") == std::string::npos);
   }
   CHECK(total <= 1.0 + 1e-9);
+  {
+    // by hand: the saved model's MLM logits at the [MASK] position, softmax over the vocabulary,
+    // the four largest
+    NoGradGuard ng;
+    auto mlm = from_pretrained(t / "run/final", Task::MaskedLM);
+    mlm->eval();
+    const tokenizer::Encoding enc = fm.tokenizer().encode("the cat sat on the [MASK] .");
+    const int64_t T = (int64_t)enc.ids.size();
+    int64_t at = -1;
+    for (int64_t i = 0; i < T; ++i)
+      if (enc.ids[i] == fm.tokenizer().mask_id()) at = i;
+    REQUIRE(at >= 0);
+    BertInputs hin;
+    hin.input_ids = from_vector(std::vector<int64_t>(enc.ids.begin(), enc.ids.end()), {1, T});
+    hin.attention_mask = ones({1, T}, DType::Int64);
+    hin.token_type_ids = zeros({1, T}, DType::Int64);
+    const std::vector<double> p = softmax(select(select(mlm->forward(hin).logits, 0, 0), 0, at), -1).to(DType::Float64).tolist<double>();
+    std::vector<int64_t> order(p.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = (int64_t)i;
+    std::partial_sort(order.begin(), order.begin() + 4, order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
+    for (size_t i = 0; i < 4; ++i) {
+      CHECK(one[0][i].token == order[i]);
+      // relative: these probabilities are ~1e-3, where Approx's default scale of 1 would allow 1%
+      CHECK(std::fabs(one[0][i].score - p[order[i]]) <= 1e-5 * p[order[i]]);
+    }
+  }
   const nlohmann::json j1 = FillMask::to_json(one);
   CHECK(j1.is_array());
   CHECK(j1[0].contains("score"));

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -179,14 +180,72 @@ TEST_CASE("bertlab predict fill-mask: readable lines, --json as transformers, st
   CHECK(r.out.find("does not exist") != std::string::npos);
 }
 
+TEST_CASE("bertlab pretrain --no-progress: no progress lines, the rest as before") {
+  Fixture& f = fx();
+  const std::string out = (f.dir / "quiet").string();
+  Result r = bertlab("pretrain " + f.tiny_flags() + " --steps 2 --no-progress --out '" + out + "'");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(r.out.find("pretrain step ") == std::string::npos);
+  CHECK(r.out.find("pretrain: model ") != std::string::npos);
+  r = bertlab("pretrain " + f.tiny_flags() + " --steps 2 --out '" + out + "-2'");  // without it: progress lines
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(r.out.find("pretrain step 2/2") != std::string::npos);
+}
+
+TEST_CASE("bertlab eval pretrain --data is --corpus, as in eval classify|ner|qa") {
+  const Result r = bertlab("eval pretrain --model '" + trained_run() + "/final/config.json' --data '" + fx().corpus +
+                           "' --max-seq-length 32 --examples 4 --json");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(json::parse(r.out)["examples"] == 4);
+}
+
+TEST_CASE("bertlab plot runs gnuplot without a shell: a folder named with ' and $(...) is only a name") {
+  if (::access("/usr/bin/gnuplot", X_OK) != 0) {
+    MESSAGE("SKIPPED: gnuplot is not installed (tools/install_deps.sh installs gnuplot-nox)");
+    return;
+  }
+  const fs::path dir = fx().dir / "it's $(touch INJECTED) `touch INJECTED2`";
+  fs::create_directories(dir);
+  fs::copy_file(trained_run() + "/metrics.jsonl", dir / "metrics.jsonl");
+  std::string quoted = "'";  // the name as one shell word: ' is written '\''
+  for (char c : dir.filename().string()) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  const Result r = sh("cd '" + fx().dir.string() + "' && " + exe() + " plot " + quoted);
+  CHECK_MESSAGE(r.status == 0, r.out);
+  CHECK(fs::exists(dir / "loss.png"));
+  CHECK(fs::file_size(dir / "loss.png") > 1000);
+  CHECK_FALSE(fs::exists(fx().dir / "INJECTED"));
+  CHECK_FALSE(fs::exists(fx().dir / "INJECTED2"));
+  CHECK_FALSE(fs::exists(dir / "INJECTED"));
+  for (auto& e : fs::directory_iterator(dir)) {  // nothing left behind: no script, log or temporary image
+    CAPTURE(e.path());
+    CHECK((e.path().filename() == "metrics.jsonl" || e.path().filename() == "loss.png"));
+  }
+}
+
 TEST_CASE("bertlab eval pretrain reports MLM and NSP accuracy") {
   const Result r = bertlab("eval pretrain --model '" + trained_run() + "/final' --corpus '" + fx().corpus +
                            "' --max-seq-length 32 --examples 16 --json");
   REQUIRE_MESSAGE(r.status == 0, r.out);
   const json j = json::parse(r.out);
   CHECK(j["examples"] == 16);
-  CHECK(j["mlm_accuracy"].get<double>() >= 0);
-  CHECK(j["nsp_accuracy"].get<double>() <= 1);
+  // each accuracy is a count over its total (masked tokens; examples), and the loss its parts' sum
+  const double n = j["predictions"].get<double>(), mlm = j["mlm_accuracy"].get<double>() * n,
+               nsp = j["nsp_accuracy"].get<double>() * 16;
+  REQUIRE(n >= 16);
+  CHECK(std::fabs(mlm - std::round(mlm)) < 1e-9);
+  CHECK(std::fabs(nsp - std::round(nsp)) < 1e-9);
+  CHECK(j["loss"].get<double>() == doctest::Approx(j["mlm_loss"].get<double>() + j["nsp_loss"].get<double>()));
+  // and none of it depends on how the examples are batched (padding is masked out)
+  const Result r3 = bertlab("eval pretrain --model '" + trained_run() + "/final' --corpus '" + fx().corpus +
+                            "' --max-seq-length 32 --examples 16 --batch-size 3 --json");
+  REQUIRE_MESSAGE(r3.status == 0, r3.out);
+  const json j3 = json::parse(r3.out);
+  CHECK(j3["predictions"] == j["predictions"]);
+  CHECK(j3["mlm_accuracy"] == j["mlm_accuracy"]);
+  CHECK(j3["nsp_accuracy"] == j["nsp_accuracy"]);
+  CHECK(j3["mlm_loss"].get<double>() == doctest::Approx(j["mlm_loss"].get<double>()).epsilon(1e-5));
+  CHECK(j3["nsp_loss"].get<double>() == doctest::Approx(j["nsp_loss"].get<double>()).epsilon(1e-5));
 }
 
 TEST_CASE("bertlab plot draws the run's curves, and names a missing run") {

@@ -91,3 +91,80 @@ TEST_CASE("a time budget caps the ETA, and gives one when the step total is unkn
   });
   CHECK(none.find("ETA") == std::string::npos);
 }
+
+static size_t count_of(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST_CASE("plain log lines: the last step is printed once, not again by finish()") {
+  const std::string out = capture_stderr([] {
+    Progress p("pretrain", 4, "tok", /*log_every=*/2, /*tty=*/0);
+    for (int s = 1; s <= 4; ++s) p.update(s, 128, "loss 2.31");
+    p.finish("loss 2.31");
+  });
+  INFO(out);
+  CHECK(count_of(out, "step 2/4") == 1);
+  CHECK(count_of(out, "step 4/4") == 1);
+  // a step that was not logged yet is printed by finish()
+  const std::string odd = capture_stderr([] {
+    Progress p("pretrain", 3, "tok", 2, 0);
+    for (int s = 1; s <= 3; ++s) p.update(s, 128);
+    p.finish();
+  });
+  INFO(odd);
+  CHECK(count_of(odd, "step 3/3") == 1);
+}
+
+TEST_CASE("on a terminal, what is printed after finish() starts on a line of its own") {
+  const std::string out = capture_stderr([] {
+    Progress p("pretrain", 2, "tok", 1, /*tty=*/1);
+    p.update(1, 128);
+    p.update(2, 128);
+    p.finish();
+    p.message("eval step 2: loss 1.0");  // e.g. the final evaluation
+    std::fputs("pretrain: 2 steps\n", stderr);
+  });
+  INFO(out);
+  CHECK(out.find("eval step 2: loss 1.0\npretrain: 2 steps\n") != std::string::npos);
+  CHECK(out.find("ETA 0spretrain") == std::string::npos);
+  CHECK(out.find("ETA 0seval") == std::string::npos);
+  const size_t msg = out.find("eval step 2");
+  REQUIRE(msg != std::string::npos);
+  CHECK(count_of(out.substr(msg), "|") == 0);  // no bar redrawn after the message
+}
+
+TEST_CASE("under a time budget that ends the job first, the bar and the ETA both count the time") {
+  const std::string early = capture_stderr([] {
+    Progress p("pretrain", 1000000, "tok", 1, /*tty=*/1);
+    p.set_time_limit(90);  // 20 ms a step: a million steps would take hours
+    ::usleep(20000);
+    p.update(1, 128);
+    p.finish();
+  });
+  INFO(early);
+  CHECK(early.find("  0% |") != std::string::npos);
+  CHECK(early.find("step 1 | 0s/1m30s") != std::string::npos);
+  CHECK(early.find("1/1000000") == std::string::npos);
+  // the budget spent: the bar is full when the ETA says 0s
+  const std::string spent = capture_stderr([] {
+    Progress p("pretrain", 1000000, "tok", 1, 1);
+    p.set_time_limit(0.01);
+    ::usleep(30000);
+    p.update(1, 128);
+    p.finish();
+  });
+  INFO(spent);
+  CHECK(spent.find("100% |") != std::string::npos);
+  CHECK(eta_of(spent.substr(spent.rfind("100% |"))) == "0s");
+  // the steps end first: the bar counts steps as before
+  const std::string steps = capture_stderr([] {
+    Progress p("pretrain", 4, "tok", 1, 0);
+    p.set_time_limit(3600);
+    ::usleep(10000);
+    p.update(2, 128);
+  });
+  INFO(steps);
+  CHECK(steps.find("step 2/4 (50%)") != std::string::npos);
+}

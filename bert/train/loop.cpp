@@ -1,0 +1,164 @@
+// bert/train/loop.cpp — see loop.h.
+#include "bert/train/loop.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "autograd/graph.h"
+#include "bert/train/run.h"
+#include "ops/ops.h"
+
+namespace bertlab::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Data-parallel training (one process per device) plugs in here: each process takes every
+// world_size-th batch, and before the optimizer step the gradients of every parameter are
+// all-reduced and divided by world_size, so all replicas take the same step from the same
+// weights. With one process there is nothing to do.
+void average_gradients_across_processes(const std::vector<Tensor>& /*params*/) {}
+
+// A step whose values are still on the device.
+struct PendingStep {
+  int64_t step;
+  Tensor loss, grad_norm;     // ()
+  std::vector<Tensor> parts;  // ()
+  double lr, items;
+};
+
+}  // namespace
+
+LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& params, nn::Optimizer& opt,
+                             nn::Schedule& sched, const LoopOptions& o, Progress* progress) {
+  LoopResult res;
+  res.step = o.start_step;
+  res.last_checkpoint = o.last_checkpoint;
+  int64_t saved_step = o.last_checkpoint.empty() ? -1 : o.start_step;
+  const auto t0 = Clock::now();
+  const double clip = o.clip > 0 ? o.clip : std::numeric_limits<double>::infinity();
+  const bool defer = o.defer_reads || o.device == Device::CUDA;
+
+  // The log window: sums over the steps read back since the last record.
+  double win_loss = 0, win_items = 0;
+  std::vector<double> win_parts;
+  int64_t win_steps = 0;
+  auto win_t0 = Clock::now();
+
+  // Reads the pending steps back and checks them.
+  std::vector<PendingStep> pending;
+  auto last_read = Clock::now();
+  auto read_back = [&] {
+    for (const PendingStep& p : pending) {
+      StepRecord r;
+      r.step = p.step;
+      r.loss = p.loss.item();
+      if (o.nan_at_step == p.step) r.loss = std::numeric_limits<double>::quiet_NaN();
+      check_finite(r.loss, p.step, res.last_checkpoint);
+      r.grad_norm = p.grad_norm.item();
+      if (!std::isfinite(r.grad_norm))  // a finite loss with a NaN/Inf gradient
+        fail("the gradient norm became " + std::string(std::isnan(r.grad_norm) ? "NaN" : "infinite") + " at step " +
+             std::to_string(p.step) + "; stopping. " +
+             (res.last_checkpoint.empty() ? std::string("No checkpoint was saved before it.")
+                                          : "The last good checkpoint is " + res.last_checkpoint + "."));
+      for (const Tensor& t : p.parts) r.parts.push_back(t.item());
+      r.lr = p.lr;
+      r.items = p.items;
+      win_loss += r.loss;
+      win_parts.resize(r.parts.size(), 0.0);
+      for (size_t i = 0; i < r.parts.size(); ++i) win_parts[i] += r.parts[i];
+      win_items += r.items;
+      ++win_steps;
+      res.history.push_back(std::move(r));
+    }
+    pending.clear();
+    last_read = Clock::now();
+  };
+
+  auto stats = [&] { return task.stats && !res.history.empty() ? task.stats(res.history.back()) : std::string(); };
+
+  for (;;) {
+    if (o.total_steps > 0 && res.step >= o.total_steps) break;
+    // the time budget is checked between steps: an invocation takes at least one step
+    if (o.max_seconds > 0 && res.step > o.start_step && seconds_since(t0) >= o.max_seconds) {
+      res.time_up = true;
+      break;
+    }
+    const int64_t step = res.step + 1;
+
+    // --- forward and backward over the step's micro-batches ---------------------------
+    for (Tensor p : params) p.zero_grad();
+    const int64_t micro = task.micro_batches(step);
+    const double w = 1.0 / (double)micro;  // the step's loss is the mean over its micro-batches
+    PendingStep ps{step, Tensor(), Tensor(), {}, 0.0, 0.0};
+    for (int64_t m = 0; m < micro; ++m) {
+      MicroBatchLoss L = task.forward(step, m);
+      (L.loss * w).backward();
+      NoGradGuard ng;
+      auto add = [w](Tensor& sum, const Tensor& x) { sum = sum.defined() ? sum + x.detach() * w : x.detach() * w; };
+      add(ps.loss, L.loss);
+      ps.parts.resize(L.parts.size());
+      for (size_t i = 0; i < L.parts.size(); ++i) add(ps.parts[i], L.parts[i]);
+      ps.items += L.items;
+    }
+
+    // --- the optimizer step -------------------------------------------------------------
+    average_gradients_across_processes(params);
+    ps.grad_norm = nn::clip_grad_norm_tensor(params, clip);
+    ps.lr = opt.lr;
+    const double items = ps.items;
+    pending.push_back(std::move(ps));
+    if (!defer) read_back();  // a non-finite loss stops the run before the weights take the step
+    opt.step();
+    sched.step();
+    res.step = step;
+    if (task.after_step) task.after_step(step);
+
+    // --- logging, evaluation, checkpoints -----------------------------------------------
+    const bool log_now = step % o.log_every == 0 || step == o.start_step + 1 || step == o.total_steps;
+    const bool eval_now = task.eval_due && task.eval_due(step);
+    const bool save_now = task.save_due && task.save_due(step);
+    if (log_now || eval_now || save_now || interrupted() || seconds_since(last_read) >= 1.0) read_back();
+    if (log_now) {
+      LogWindow lw;
+      lw.last = res.history.back();
+      lw.mean_loss = win_loss / (double)win_steps;
+      for (double s : win_parts) lw.mean_parts.push_back(s / (double)win_steps);
+      const double dt = seconds_since(win_t0);
+      lw.items_per_second = dt > 0 ? win_items / dt : 0.0;
+      if (task.log) task.log(lw);
+      win_loss = win_items = 0;
+      win_parts.assign(win_parts.size(), 0.0);
+      win_steps = 0;
+      win_t0 = Clock::now();
+    }
+    if (progress) progress->update(step, items, stats());
+    if (eval_now) task.evaluate(step);
+    if (save_now) {
+      res.last_checkpoint = task.save(step);
+      saved_step = step;
+    }
+    if (task.on_step) task.on_step(step);
+    if (interrupted()) {
+      res.interrupted = true;
+      break;
+    }
+  }
+  read_back();  // before the last checkpoint: a NaN still pending stops the run here
+  if (progress) {
+    progress->finish(stats());
+    if (res.time_up)
+      progress->message(o.label + ": stopped at step " + std::to_string(res.step) + ": the time budget" +
+                        (o.budget_flag.empty() ? "" : " (" + o.budget_flag + ")") + " was reached");
+  }
+  // A checkpoint at the step the run stopped on, whatever stopped it, to resume from.
+  if (res.step > saved_step && res.step > 0) res.last_checkpoint = task.save(res.step);
+  return res;
+}
+
+}  // namespace bertlab::train
