@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include "autograd/tensor.h"
@@ -259,16 +260,21 @@ BertConfig BertConfig::from_json(const json& j, const std::string& where) {
   return c;
 }
 
-BertConfig BertConfig::load(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) fail("cannot open config file " + path);
+BertConfig BertConfig::parse(std::string_view text, const std::string& where) {
   json j;
   try {
-    j = json::parse(f);
+    j = json::parse(text);
   } catch (const json::parse_error& e) {
-    fail(path + ": invalid JSON: " + json_error_text(e));
+    fail(where + ": invalid JSON: " + json_error_text(e));
   }
-  return from_json(j, path);
+  return from_json(j, where);
+}
+
+BertConfig BertConfig::load(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("cannot open config file " + path);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return parse(text, path);
 }
 
 void BertConfig::save(const std::string& path) const { write_file_atomic(path, to_json().dump(2) + "\n"); }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bertlab::bert {
@@ -52,6 +53,8 @@ struct BertConfig {
   nlohmann::json to_json() const;
   // Throws naming the key (and `where`, e.g. the file) for a wrong type or value.
   static BertConfig from_json(const nlohmann::json& j, const std::string& where = "config.json");
+  // The text of a config.json (`where` names it in messages); load reads a file and calls it.
+  static BertConfig parse(std::string_view text, const std::string& where);
   static BertConfig load(const std::string& path);  // a config.json file
   void save(const std::string& path) const;         // atomically
 

@@ -50,6 +50,11 @@ struct TokenizerOptions {
 // Reads tokenizer_config.json (and special_tokens_map.json if present) of an HF model folder.
 // Unknown keys are ignored; a known key of the wrong type throws TokenizerError naming it.
 TokenizerOptions load_tokenizer_config(const std::filesystem::path& dir);
+// The same from the text of one file (`name` names it in messages), applied on top of `o`:
+// load_tokenizer_config reads tokenizer_config.json, then special_tokens_map.json, through these.
+void read_tokenizer_config_json(std::string_view text, const std::string& name, TokenizerOptions& o);
+void read_special_tokens_map_json(std::string_view text, const std::string& name, TokenizerOptions& o);
+
 // The same over the options read from tokenizer.json (tokenizer/tokenizer_json.h): the normalizer,
 // [UNK], [CLS] and [SEP] stay tokenizer.json's, and a key here that disagrees is an error.
 TokenizerOptions load_tokenizer_config(const std::filesystem::path& dir, const TokenizerOptions& from_tokenizer_json,

@@ -26,11 +26,17 @@ namespace {
 
 using nlohmann::json;
 
-json read_json(const std::filesystem::path& path) {
+std::string read_text(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw TokenizerError(path.string() + ": cannot open");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+json parse_json(std::string_view text, const std::filesystem::path& path) {
   try {
-    return json::parse(in);
+    return json::parse(text);
   } catch (const json::parse_error& e) {
     throw TokenizerError(path.string() + ": not valid JSON: " + e.what());
   }
@@ -127,63 +133,80 @@ void read_normalizer_keys(const json& j, const std::filesystem::path& path, Toke
   }
 }
 
+// tokenizer_config.json from its text (`name` names it in messages), applied on top of `o`;
+// keys that tokenizer.json fixed (`fixed`) must agree with it.
+void read_tokenizer_config_text(std::string_view text, const std::filesystem::path& config_path, TokenizerOptions& o,
+                                const Fixed& fixed) {
+  const json j = parse_json(text, config_path);
+  if (!j.is_object()) throw TokenizerError(config_path.string() + ": must hold a JSON object");
+  read_normalizer_keys(j, config_path, o, fixed);
+  read_bool(j, config_path, "clean_up_tokenization_spaces", o.clean_up_tokenization_spaces);
+  if (!fixed.json && j.contains("never_split") && !j["never_split"].is_null()) {
+    const json& list = j["never_split"];
+    if (!list.is_array()) bad_key(config_path, "never_split", "a list of strings or null", list);
+    for (const json& v : list) {
+      if (!v.is_string()) bad_key(config_path, "never_split", "a list of strings or null", list);
+      o.never_split.push_back(v.get<std::string>());
+    }
+  }
+  for (const char* key : {"model_max_length", "max_len"}) {
+    if (!j.contains(key) || j[key].is_null()) continue;
+    const json& v = j[key];
+    if (!v.is_number() || !(v.get<double>() >= 1)) bad_key(config_path, key, "a positive number", v);
+    // HF writes 1e30 ("VERY_LARGE_INTEGER") for "no limit"
+    const double d = v.get<double>();
+    o.model_max_length = d > 1e15 ? std::size_t{1} << 50 : static_cast<std::size_t>(d);
+    break;
+  }
+  read_specials(j, config_path, o, fixed);
+  if (j.contains("added_tokens_decoder") && j["added_tokens_decoder"].is_object()) {
+    for (const auto& [id, v] : j["added_tokens_decoder"].items()) {
+      const std::string key = "added_tokens_decoder." + id;
+      if (!v.is_object()) bad_key(config_path, key, "an object", v);
+      const std::string tok = token_text(v, config_path, key);
+      if (v.contains("special") && !v["special"].is_boolean()) bad_key(config_path, key + ".special", "true or false", v["special"]);
+      const bool special = v.value("special", false);
+      const bool known = tok == o.unk_token || tok == o.sep_token || tok == o.pad_token ||
+                         tok == o.cls_token || tok == o.mask_token;
+      if (special && !known) o.additional_special_tokens.push_back(tok);
+    }
+  }
+}
+
+void read_special_tokens_map_text(std::string_view text, const std::filesystem::path& map_path, TokenizerOptions& o,
+                                  const Fixed& fixed) {
+  const json j = parse_json(text, map_path);
+  if (!j.is_object()) throw TokenizerError(map_path.string() + ": must hold a JSON object");
+  std::vector<std::string> before = std::move(o.additional_special_tokens);
+  o.additional_special_tokens.clear();
+  read_specials(j, map_path, o, fixed);
+  for (std::string& t : before) {
+    if (std::find(o.additional_special_tokens.begin(), o.additional_special_tokens.end(), t) ==
+        o.additional_special_tokens.end()) {
+      o.additional_special_tokens.push_back(std::move(t));
+    }
+  }
+}
+
 TokenizerOptions read_config_files(const std::filesystem::path& dir, TokenizerOptions o, const Fixed& fixed) {
   const auto config_path = dir / "tokenizer_config.json";
-  if (std::filesystem::exists(config_path)) {
-    const json j = read_json(config_path);
-    if (!j.is_object()) throw TokenizerError(config_path.string() + ": must hold a JSON object");
-    read_normalizer_keys(j, config_path, o, fixed);
-    read_bool(j, config_path, "clean_up_tokenization_spaces", o.clean_up_tokenization_spaces);
-    if (!fixed.json && j.contains("never_split") && !j["never_split"].is_null()) {
-      const json& list = j["never_split"];
-      if (!list.is_array()) bad_key(config_path, "never_split", "a list of strings or null", list);
-      for (const json& v : list) {
-        if (!v.is_string()) bad_key(config_path, "never_split", "a list of strings or null", list);
-        o.never_split.push_back(v.get<std::string>());
-      }
-    }
-    for (const char* key : {"model_max_length", "max_len"}) {
-      if (!j.contains(key) || j[key].is_null()) continue;
-      const json& v = j[key];
-      if (!v.is_number() || v.get<double>() < 1) bad_key(config_path, key, "a positive number", v);
-      // HF writes 1e30 ("VERY_LARGE_INTEGER") for "no limit"
-      const double d = v.get<double>();
-      o.model_max_length = d > 1e15 ? std::size_t{1} << 50 : static_cast<std::size_t>(d);
-      break;
-    }
-    read_specials(j, config_path, o, fixed);
-    if (j.contains("added_tokens_decoder") && j["added_tokens_decoder"].is_object()) {
-      for (const auto& [id, v] : j["added_tokens_decoder"].items()) {
-        const std::string key = "added_tokens_decoder." + id;
-        if (!v.is_object()) bad_key(config_path, key, "an object", v);
-        const std::string tok = token_text(v, config_path, key);
-        const bool special = v.value("special", false);
-        const bool known = tok == o.unk_token || tok == o.sep_token || tok == o.pad_token ||
-                           tok == o.cls_token || tok == o.mask_token;
-        if (special && !known) o.additional_special_tokens.push_back(tok);
-      }
-    }
-  }
+  if (std::filesystem::exists(config_path)) read_tokenizer_config_text(read_text(config_path), config_path, o, fixed);
   const auto map_path = dir / "special_tokens_map.json";
-  if (std::filesystem::exists(map_path)) {
-    const json j = read_json(map_path);
-    if (!j.is_object()) throw TokenizerError(map_path.string() + ": must hold a JSON object");
-    std::vector<std::string> before = std::move(o.additional_special_tokens);
-    o.additional_special_tokens.clear();
-    read_specials(j, map_path, o, fixed);
-    for (std::string& t : before) {
-      if (std::find(o.additional_special_tokens.begin(), o.additional_special_tokens.end(), t) ==
-          o.additional_special_tokens.end()) {
-        o.additional_special_tokens.push_back(std::move(t));
-      }
-    }
-  }
+  if (std::filesystem::exists(map_path)) read_special_tokens_map_text(read_text(map_path), map_path, o, fixed);
   return o;
 }
 
 }  // namespace
 
 TokenizerOptions load_tokenizer_config(const std::filesystem::path& dir) { return read_config_files(dir, {}, {}); }
+
+void read_tokenizer_config_json(std::string_view text, const std::string& name, TokenizerOptions& o) {
+  read_tokenizer_config_text(text, name, o, {});
+}
+
+void read_special_tokens_map_json(std::string_view text, const std::string& name, TokenizerOptions& o) {
+  read_special_tokens_map_text(text, name, o, {});
+}
 
 TokenizerOptions load_tokenizer_config(const std::filesystem::path& dir, const TokenizerOptions& from_tokenizer_json,
                                        const std::filesystem::path& tokenizer_json_path) {

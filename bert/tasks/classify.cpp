@@ -155,9 +155,13 @@ int64_t small_id(const std::string& s, int64_t limit) {
 }  // namespace
 
 ClassifyData read_classify(const std::string& path, const ClassifyColumns& cols, bool require_labels) {
+  return parse_classify(bert::read_file(path), path, cols, require_labels);
+}
+
+ClassifyData parse_classify(const std::string& text, const std::string& path, const ClassifyColumns& cols,
+                            bool require_labels) {
   ClassifyData d;
   d.path = path;
-  const std::string text = bert::read_file(path);
   const std::string fmt = format_of(path, cols.format);
 
   if (fmt == "jsonl") {

@@ -49,6 +49,10 @@ struct ClassifyData {
 // unreadable file, and naming the file when it holds no examples. `require_labels` = false
 // allows files without a label column (prediction).
 ClassifyData read_classify(const std::string& path, const ClassifyColumns& cols = {}, bool require_labels = true);
+// The same from a file's text; `path` names it in messages and, without cols.format, gives the
+// format by its extension. read_classify reads the file and calls this.
+ClassifyData parse_classify(const std::string& text, const std::string& path, const ClassifyColumns& cols = {},
+                            bool require_labels = true);
 
 // Label name <-> id. ids are 0..n-1 in the order of `names`.
 struct LabelMap {

@@ -57,10 +57,11 @@ int64_t iob1_to_iob2(std::vector<std::string>& tags) {
   return changed;
 }
 
-NerData read_conll(const std::string& path, LangPrefix prefix) {
+NerData read_conll(const std::string& path, LangPrefix prefix) { return parse_conll(bert::read_file(path), path, prefix); }
+
+NerData parse_conll(const std::string& text, const std::string& path, LangPrefix prefix) {
   NerData d;
   d.path = path;
-  const std::string text = bert::read_file(path);
   int64_t line = 0;
   NerSentence cur;
   auto flush = [&] {

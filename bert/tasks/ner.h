@@ -37,6 +37,8 @@ struct NerData {
 // Throws naming file:line for a line with one column or a tag that is not O, B-X or I-X, and
 // naming the file when it holds no sentences.
 NerData read_conll(const std::string& path, LangPrefix prefix = LangPrefix::Auto);
+// The same from a file's text (`path` names it in messages); read_conll reads the file and calls this.
+NerData parse_conll(const std::string& text, const std::string& path, LangPrefix prefix = LangPrefix::Auto);
 
 // IOB1 -> IOB2 in place: an I-X that does not follow B-X or I-X becomes B-X. Valid IOB2 is
 // left as it is, so this is safe on either. Returns the number of tags changed.

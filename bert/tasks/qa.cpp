@@ -53,9 +53,13 @@ void QaOptions::validate() const {
 }
 
 std::vector<SquadExample> read_squad(const std::string& path, bool require_answers) {
+  return parse_squad(bert::read_file(path), path, require_answers);
+}
+
+std::vector<SquadExample> parse_squad(std::string_view text, const std::string& path, bool require_answers) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(bert::read_file(path));
+    j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     fail(path + ": invalid JSON: " + bert::json_error_text(e));
   }

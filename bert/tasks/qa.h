@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tokenizer/bert_tokenizer.h"
@@ -36,6 +37,8 @@ struct SquadExample {
 // "question", "answers": [{"text", "answer_start"}]}]}]}]}). Throws naming the file and the
 // question id for a missing field, and for an answer_start outside its context.
 std::vector<SquadExample> read_squad(const std::string& path, bool require_answers = true);
+// The same from a file's text (`path` names it in messages); read_squad reads the file and calls this.
+std::vector<SquadExample> parse_squad(std::string_view text, const std::string& path, bool require_answers = true);
 // The gold answers by question id (for squad_evaluate).
 std::map<std::string, std::vector<std::string>> squad_gold(const std::vector<SquadExample>& examples);
 

@@ -39,7 +39,11 @@ static bool has_any(const std::string& key, std::initializer_list<const char*> w
 
 std::vector<MetricSeries> read_metric_series(const std::string& path) {
   if (!bert::file_exists(path)) fail("plot: " + path + " does not exist (a run folder holds metrics.jsonl)");
-  std::istringstream in(bert::read_file(path));
+  return parse_metric_series(bert::read_file(path), path);
+}
+
+std::vector<MetricSeries> parse_metric_series(const std::string& text, const std::string& path) {
+  std::istringstream in(text);
   std::vector<MetricSeries> out;
   std::map<std::string, size_t> index;
   std::string line;

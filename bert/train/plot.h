@@ -26,6 +26,8 @@ struct MetricSeries {
 // objects or have no numeric "step" are skipped; throws naming the file when it cannot be read
 // or holds no series to plot.
 std::vector<MetricSeries> read_metric_series(const std::string& metrics_path);
+// The same from the file's text (`path` names it in messages); read_metric_series calls this.
+std::vector<MetricSeries> parse_metric_series(const std::string& text, const std::string& path);
 
 // The gnuplot script that draws `series` into `out_path` (.png, .svg or .pdf, by its extension).
 std::string gnuplot_script(const std::vector<MetricSeries>& series, const std::string& out_path,

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -232,6 +233,16 @@ void publish(const std::string& checkpoint_dir, const std::string& run_dir, cons
   fs::remove_all(old, ec);
 }
 
+TrainerState TrainerState::parse(std::string_view text, const std::string& where) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(where + ": invalid JSON: " + bert::json_error_text(e));
+  }
+  return from_json(j, where);
+}
+
 // The "optimizer_steps" metadata of optimizer.safetensors: a decimal count (std::stoll
 // would throw a bare std::invalid_argument on anything else).
 static int64_t optimizer_steps(const std::map<std::string, std::string>& meta, const std::string& path) {
@@ -239,19 +250,21 @@ static int64_t optimizer_steps(const std::map<std::string, std::string>& meta, c
   if (it == meta.end()) return 0;
   const std::string& v = it->second;
   if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), ::isdigit))
-    fail(path + ": metadata \"optimizer_steps\" is \"" + v + "\", not a non-negative integer");
+    fail(path + ": metadata \"optimizer_steps\" is \"" + v.substr(0, 40) + "\", not a non-negative integer");
   return std::stoll(v);
+}
+
+void load_optimizer_state(const safetensors::File& f, nn::Optimizer& opt) {
+  std::map<std::string, Tensor> st;
+  for (auto& n : f.names()) st[n] = f.load(n);
+  opt.load_state(st);
+  opt.steps_taken = optimizer_steps(f.metadata(), f.path());
 }
 
 TrainerState load_checkpoint_state(const std::string& dir, nn::Optimizer& opt) {
   const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
-  const nlohmann::json j = bert::read_json_file(state_path);
-  TrainerState s = TrainerState::from_json(j, state_path);
-  safetensors::File f((fs::path(dir) / "optimizer.safetensors").string());
-  std::map<std::string, Tensor> st;
-  for (auto& n : f.names()) st[n] = f.load(n);
-  opt.load_state(st);
-  opt.steps_taken = optimizer_steps(f.metadata(), (fs::path(dir) / "optimizer.safetensors").string());
+  TrainerState s = TrainerState::parse(bert::read_file(state_path), state_path);
+  load_optimizer_state(safetensors::File((fs::path(dir) / "optimizer.safetensors").string()), opt);
   return s;
 }
 

@@ -21,8 +21,10 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "bert/checkpoint.h"
+#include "bert/safetensors.h"
 #include "nn/optim.h"
 
 namespace bertlab::train {
@@ -63,6 +65,8 @@ struct TrainerState {
 
   nlohmann::json to_json() const;
   static TrainerState from_json(const nlohmann::json& j, const std::string& where);
+  // The text of a trainer_state.json (`where` names it in messages).
+  static TrainerState parse(std::string_view text, const std::string& where);
 };
 
 // Writes run_dir/checkpoint-<state.step>/ (atomically) and deletes older checkpoints beyond
@@ -75,6 +79,8 @@ void publish(const std::string& checkpoint_dir, const std::string& run_dir, cons
 // Restores optimizer moments and the trainer state from a checkpoint folder (the model is
 // loaded by from_pretrained from the same folder).
 TrainerState load_checkpoint_state(const std::string& checkpoint_dir, nn::Optimizer& opt);
+// The optimizer's part of it: its moments and step count from an optimizer.safetensors.
+void load_optimizer_state(const safetensors::File& f, nn::Optimizer& opt);
 // The newest checkpoint-<step> folder in run_dir, or "" if none.
 std::string latest_checkpoint(const std::string& run_dir);
 

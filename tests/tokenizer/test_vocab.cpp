@@ -113,6 +113,10 @@ TEST_CASE("bad configs throw, naming file and key") {
   CHECK(err(R"({"do_lower_case": tru)").find("not valid JSON") != std::string::npos);
   CHECK(err(R"([1, 2])").find("must hold a JSON object") != std::string::npos);
   CHECK(err(R"({"do_lower_case": true})").empty());
+  // found by the fuzzer (tests/fuzz/corpus_tokenizer_config/crash-special-flag): a non-boolean
+  // "special" escaped as nlohmann's type_error
+  CHECK(err(R"({"added_tokens_decoder": {"5": {"content": "[X]", "special": 1}}})")
+            .find("key 'added_tokens_decoder.5.special' must be true or false") != std::string::npos);
   TempDir empty("bertlab_test_vocab_empty");
   CHECK(error_of([&] { tk::BertTokenizer::from_pretrained(empty.path); }).find("no tokenizer.json or vocab.txt") != std::string::npos);
 }

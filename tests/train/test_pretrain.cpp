@@ -521,3 +521,31 @@ TEST_CASE("plot: every loss-like key against step, accuracy-like keys in a secon
     MESSAGE("gnuplot is not installed: only the script was checked");
   }
 }
+
+// Found by the fuzzer (tests/fuzz/corpus_optimizer_state/crash-steps-*): a damaged
+// "optimizer_steps" in optimizer.safetensors threw std::invalid_argument / out_of_range from
+// std::stoll, which reached the user as "stoll".
+TEST_CASE("optimizer.safetensors with a damaged step count: an error naming the file and the key") {
+  TempDir t("bertlab_test_optimizer_steps");
+  nn::ParamGroup g;
+  g.params = {zeros({3})};
+  g.names = {"bias"};
+  nn::AdamW opt({g}, 1e-3);
+  const auto load = [&](const std::string& steps) {
+    const std::string path = t / "optimizer.safetensors";
+    safetensors::save(path, {{"bias.exp_avg", ones({3})}, {"bias.exp_avg_sq", ones({3})}}, {{"optimizer_steps", steps}});
+    try {
+      train::load_optimizer_state(safetensors::File(path), opt);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(load("12").empty());
+  CHECK(opt.steps_taken == 12);
+  for (const char* bad : {"twelve", "99999999999999999999999", "-4", "12 ", ""}) {
+    CAPTURE(bad);
+    const std::string e = load(bad);
+    CHECK(e.find("optimizer.safetensors: metadata \"optimizer_steps\" must be a step count") != std::string::npos);
+  }
+}

@@ -432,6 +432,22 @@ TEST_CASE("a bad trainer_state.json names the file and the key") {
   CHECK(message(j) == "no error");
 }
 
+// Found by the fuzzer (tests/fuzz/corpus_trainer_state/crash-cur-negative): a data position with
+// "cur" below -1 indexed before the start of the document buffer (a segfault on --resume).
+TEST_CASE("a damaged data position is refused with a message, not a crash") {
+  TempDir t("restore_bad");
+  write_file(t / "s.txt", "One a.\nOne b.\n\nTwo a.\nTwo b.\n\nThree a.\nThree b.\n");
+  PretrainDataOptions o;
+  o.max_seq_length = 16;
+  o.shuffle_buffer = 4;
+  ExampleStream s({t / "s.txt"}, test_train::tokenizer(), o);
+  s.take(3);
+  nlohmann::json pos = s.state();
+  pos["block_start"]["cur"] = -3;
+  ExampleStream s2({t / "s.txt"}, test_train::tokenizer(), o);
+  CHECK_THROWS_WITH_AS(s2.restore(pos), doctest::Contains("saved data position is inconsistent (cur -3)"), Error);
+}
+
 TEST_CASE("the held-out split reads every N-th document, the training split never touches it") {
   PretrainDataOptions o;
   o.holdout_every = 5;

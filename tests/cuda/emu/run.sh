@@ -11,9 +11,22 @@
 # The real check is tools/gpu_check.sh on a machine with a GPU.
 #
 # g++ only (no nvcc); builds in build-emu/ (about 2 minutes on 2 cores).
+#
+# BERTLAB_EMU_ORDER=forward|reverse|shuffle (and BERTLAB_EMU_SEED=N for shuffle) picks the order
+# in which each block's threads run between barriers (fake/emu.cpp): a kernel that reads another
+# thread's write without a barrier between them passes in one order and fails in another.
+#
+# `run.sh --build OUT` only builds, into OUT (its objects in OUT's folder): the meson build does
+# this (tests/cuda/meson.build) and runs the result in all three orders (suite 'cuda').
 set -euo pipefail
+OUT=""
+if [ "${1:-}" = "--build" ]; then
+  OUT=$(realpath -m "$2")
+  shift 2
+fi
 cd "$(dirname "$0")/../../.."
 B=build-emu
+[ -z "$OUT" ] || B=$(dirname "$OUT")/emu
 mkdir -p "$B/cuda" "$B/obj"
 
 # 1. cuda/*.cu with each  kernel<<<grid, block, smem, stream>>>(args);  rewritten as
@@ -52,4 +65,8 @@ for j in "${jobs[@]}"; do wait "$j"; done
 g++ -fopenmp "$B"/obj/*.o -L"$BLAS_LIB" -lopenblas -Wl,-rpath,"$BLAS_LIB" -o "$B/test_cuda_emu"
 
 # 3. run
+if [ -n "$OUT" ]; then
+  cp "$B/test_cuda_emu" "$OUT"
+  exit 0
+fi
 "$B/test_cuda_emu" "$@"

@@ -1,6 +1,9 @@
 // tests/cuda/emu/fake/emu.cpp — the emulator's scheduler (see emu.h).
 #include "emu.h"
 
+#include <random>
+#include <string>
+
 uint3 threadIdx, blockIdx;
 dim3 blockDim, gridDim;
 
@@ -36,6 +39,34 @@ void warp_barrier() {
   swapcontext(&current->ctx, &scheduler);
 }
 
+// The order in which the scheduler resumes a block's ready threads (BERTLAB_EMU_ORDER): forward
+// (0, 1, 2, ...; the default), reverse, or shuffle (a new random order for every block and every
+// round, from BERTLAB_EMU_SEED). A kernel must give the same result in all three: a thread that
+// reads what another wrote without a barrier between them sees it in one order and not in
+// another, so a race the forward order hides (a read of a lower-numbered thread's write) shows up.
+enum class Order { Forward, Reverse, Shuffle };
+static Order order_from_env() {
+  const char* e = std::getenv("BERTLAB_EMU_ORDER");
+  const std::string s = e ? e : "forward";
+  if (s == "forward") return Order::Forward;
+  if (s == "reverse") return Order::Reverse;
+  if (s == "shuffle") return Order::Shuffle;
+  std::fprintf(stderr, "emu: BERTLAB_EMU_ORDER=%s: expected forward, reverse or shuffle\n", s.c_str());
+  std::exit(2);
+}
+static const Order order = order_from_env();
+static std::mt19937_64 order_rng([] {
+  const char* e = std::getenv("BERTLAB_EMU_SEED");
+  return e ? std::strtoull(e, nullptr, 10) : 1;
+}());
+
+// The threads in the order of this round.
+static void schedule_order(std::vector<int>& idx, int nt) {
+  idx.resize(nt);
+  for (int t = 0; t < nt; ++t) idx[t] = order == Order::Reverse ? nt - 1 - t : t;
+  if (order == Order::Shuffle) std::shuffle(idx.begin(), idx.end(), order_rng);
+}
+
 void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
   kernel_body = &body;
   gridDim = grid;
@@ -51,6 +82,7 @@ void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
   }
   while ((int)stacks.size() < nt) stacks.push_back(static_cast<char*>(std::malloc(kStack)));
   fibers.resize(nt);
+  std::vector<int> round;
   for (unsigned bz = 0; bz < grid.z; ++bz)
     for (unsigned by = 0; by < grid.y; ++by)
       for (unsigned bx = 0; bx < grid.x; ++bx) {
@@ -67,12 +99,15 @@ void launch(dim3 grid, dim3 block, const std::function<void()>& body) {
           makecontext(&f.ctx, entry, 0);
         }
         for (;;) {
-          for (Fiber& f : fibers)
+          schedule_order(round, nt);
+          for (int t : round) {
+            Fiber& f = fibers[t];
             if (f.state == READY) {
               current = &f;
               threadIdx = f.tid;
               swapcontext(&scheduler, &f.ctx);
             }
+          }
           int done = 0, at_block = 0, at_warp = 0;
           for (const Fiber& f : fibers) {
             done += f.state == DONE;
