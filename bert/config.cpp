@@ -264,7 +264,7 @@ BertConfig BertConfig::parse(std::string_view text, const std::string& where) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // also out_of_range: a number too large for a double (1e+600)
     fail(where + ": invalid JSON: " + json_error_text(e));
   }
   return from_json(j, where);

@@ -37,7 +37,7 @@ std::string read_text(const std::filesystem::path& path) {
 json parse_json(std::string_view text, const std::filesystem::path& path) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // also out_of_range: a number too large for a double (1e+600)
     throw TokenizerError(path.string() + ": not valid JSON: " + e.what());
   }
 }

@@ -190,7 +190,7 @@ void add_predict_qa(CLI::App& predict) {
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {  // also out_of_range: a number too large for a double (1e+600)
         fail(where + ":" + std::to_string(n) + ": invalid JSON: " + e.what());
       }
       if (!j.is_object() || !j.contains("question") || !j.contains("context") || !j["question"].is_string() ||

@@ -175,7 +175,7 @@ ClassifyData parse_classify(const std::string& text, const std::string& path, co
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(l);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {  // also out_of_range: a number too large for a double (1e+600)
         fail(where + ": invalid JSON: " + bert::json_error_text(e));
       }
       if (!j.is_object()) fail(where + ": expected a JSON object per line");

@@ -60,7 +60,7 @@ std::vector<SquadExample> parse_squad(std::string_view text, const std::string& 
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // also out_of_range: a number too large for a double (1e+600)
     fail(path + ": invalid JSON: " + bert::json_error_text(e));
   }
   std::vector<SquadExample> out;

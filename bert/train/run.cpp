@@ -237,7 +237,7 @@ TrainerState TrainerState::parse(std::string_view text, const std::string& where
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // also out_of_range: a number too large for a double (1e+600)
     fail(where + ": invalid JSON: " + bert::json_error_text(e));
   }
   return from_json(j, where);
@@ -250,7 +250,7 @@ static int64_t optimizer_steps(const std::map<std::string, std::string>& meta, c
   if (it == meta.end()) return 0;
   const std::string& v = it->second;
   if (v.empty() || v.size() > 18 || !std::all_of(v.begin(), v.end(), ::isdigit))
-    fail(path + ": metadata \"optimizer_steps\" is \"" + v.substr(0, 40) + "\", not a non-negative integer");
+    fail(path + ": metadata \"optimizer_steps\" must be a step count (a non-negative integer), got \"" + v.substr(0, 40) + "\"");
   return std::stoll(v);
 }
 
