@@ -23,7 +23,7 @@ SECONDS_EACH=${FUZZ_SECONDS:-600}
 JOBS=${FUZZ_JOBS:-2}
 B=build-fuzz
 
-all=(safetensors tokenizer config tokenizer_config vocab classify conll squad corpus trainer_state
+all=(safetensors tokenizer tokenizer_json config tokenizer_config vocab classify conll squad corpus trainer_state
      optimizer_state metrics)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
