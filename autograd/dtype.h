@@ -10,11 +10,13 @@
 
 namespace bertlab {
 
-enum class DType : uint8_t { Float32, Float64, Int64 };
+// BFloat16: 16-bit storage (autograd/bfloat16.h); copies, fills, random fills, safetensors and
+// the bf16 GEMM (ops/cpu/gemm_bf16.h) take it, other ops compute in float32 (see docs/precision.md).
+enum class DType : uint8_t { Float32, Float64, Int64, BFloat16 };
 enum class Device : uint8_t { CPU, CUDA };
 
 size_t dtype_size(DType t);
-const char* dtype_name(DType t);    // "float32", "float64", "int64"
+const char* dtype_name(DType t);    // "float32", "float64", "int64", "bfloat16"
 const char* device_name(Device d);  // "cpu", "cuda"
 inline bool is_floating(DType t) { return t != DType::Int64; }
 

@@ -26,6 +26,7 @@ size_t dtype_size(DType t) {
     case DType::Float32: return 4;
     case DType::Float64: return 8;
     case DType::Int64: return 8;
+    case DType::BFloat16: return 2;
   }
   return 0;
 }
@@ -34,6 +35,7 @@ const char* dtype_name(DType t) {
     case DType::Float32: return "float32";
     case DType::Float64: return "float64";
     case DType::Int64: return "int64";
+    case DType::BFloat16: return "bfloat16";
   }
   return "?";
 }
@@ -161,6 +163,7 @@ T* Tensor::data() const {
 template float* Tensor::data<float>() const;
 template double* Tensor::data<double>() const;
 template int64_t* Tensor::data<int64_t>() const;
+template bfloat16* Tensor::data<bfloat16>() const;
 
 double Tensor::item() const {
   if (numel() != 1)
@@ -192,14 +195,19 @@ Layout layout_of(const Tensor& t) {
   return l;
 }
 
+void bump_version(const Tensor& x) {
+  if (x.defined() && x.impl()->storage) ++x.impl()->storage->version;
+}
+
 void copy_(const Tensor& dst, const Tensor& src) {
   if (dst.shape() != src.shape())
     fail("copy_: shape mismatch, destination " + shape_str(dst.shape()) + " vs source " +
          shape_str(src.shape()));
+  bump_version(dst);
   if (dst.device() == Device::CPU && src.device() == Device::CPU) {
-    dispatch_all(dst.dtype(), "copy_", [&](auto dt) {
+    dispatch_storage(dst.dtype(), "copy_", [&](auto dt) {
       using D = decltype(dt);
-      dispatch_all(src.dtype(), "copy_", [&](auto st) {
+      dispatch_storage(src.dtype(), "copy_", [&](auto st) {
         using S = decltype(st);
         D* d = static_cast<D*>(dst.raw_data());
         const S* s = static_cast<const S*>(src.raw_data());
@@ -237,11 +245,12 @@ void copy_(const Tensor& dst, const Tensor& src) {
 }
 
 void fill_(const Tensor& x, double value) {
+  bump_version(x);
   if (x.device() == Device::CUDA) {
     cuda::fill(x.raw_data(), x.dtype(), layout_of(x), value);
     return;
   }
-  dispatch_all(x.dtype(), "fill_", [&](auto tag) {
+  dispatch_storage(x.dtype(), "fill_", [&](auto tag) {
     using T = decltype(tag);
     T* p = static_cast<T*>(x.raw_data());
     T v = (T)value;
@@ -427,13 +436,14 @@ static void fill_random(const Tensor& x, Generator& g, cuda::RandomKind kind, do
     copy_(x, tmp);
     return;
   }
+  bump_version(x);
   const int64_t n = x.numel();
   const uint64_t base = g.advance((uint64_t)n);
   if (x.device() == Device::CUDA) {
     cuda::fill_random(x.raw_data(), x.dtype(), n, g.seed, base, kind, a, b);
     return;
   }
-  dispatch_all(x.dtype(), "random fill", [&](auto tag) {
+  dispatch_storage(x.dtype(), "random fill", [&](auto tag) {
     using T = decltype(tag);
     T* p = static_cast<T*>(x.raw_data());
 #pragma omp parallel for schedule(static) if (n > 65536)

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "autograd/bfloat16.h"
 #include "autograd/dtype.h"
 
 namespace bertlab {
@@ -28,6 +29,11 @@ struct Storage {
   void* data = nullptr;
   size_t nbytes = 0;
   Device device = Device::CPU;
+  // Counts in-place writes made through the framework (copy_, fill_, the random fills, add_,
+  // mul_, the optimizer step): caches of values derived from a tensor (autocast's bfloat16
+  // copies of the weights, autograd/autocast.h) compare it to know when to rebuild. Code that
+  // writes through data<T>() itself calls bump_version.
+  uint64_t version = 0;
   Storage(size_t nbytes, Device device);  // uninitialised memory
   ~Storage();
   Storage(const Storage&) = delete;
@@ -129,6 +135,9 @@ Tensor empty_like(const Tensor& x);
 Tensor from_vector(const std::vector<float>& data, const Shape& shape, Device d = Device::CPU);
 Tensor from_vector(const std::vector<double>& data, const Shape& shape, Device d = Device::CPU);
 Tensor from_vector(const std::vector<int64_t>& data, const Shape& shape, Device d = Device::CPU);
+
+// Marks x's storage as written (Storage::version).
+void bump_version(const Tensor& x);
 
 // Fills every element of a tensor (in place, no history). Works on views.
 void fill_(const Tensor& x, double value);

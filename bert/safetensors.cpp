@@ -4,6 +4,8 @@
 // read_metadata and Metadata::validate).
 #include "bert/safetensors.h"
 
+#include "autograd/bfloat16.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -374,10 +376,16 @@ S read_le(const uint8_t* p) {
   return v;
 }
 
-// dst[i] = convert(src element i); n elements.
+// dst[i] = convert(src element i); n elements. Into bfloat16 every value goes through double
+// (exact for every source type), which then rounds once, to nearest-even.
 template <typename T, typename S, typename F>
 void convert_loop(T* dst, const uint8_t* src, int64_t n, F convert) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = (T)convert(read_le<S>(src + i * (int64_t)sizeof(S)));
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (std::is_same_v<T, bfloat16>)
+      dst[i] = bfloat16((double)convert(read_le<S>(src + i * (int64_t)sizeof(S))));
+    else
+      dst[i] = (T)convert(read_le<S>(src + i * (int64_t)sizeof(S)));
+  }
 }
 
 template <typename T>
@@ -386,8 +394,10 @@ bool convert_float_source(const std::string& dtype, T* dst, const uint8_t* src, 
   if (dtype == "F32") convert_loop<T, float>(dst, src, n, same);
   else if (dtype == "F64") convert_loop<T, double>(dst, src, n, same);
   else if (dtype == "F16") convert_loop<T, uint16_t>(dst, src, n, half_to_float);
-  else if (dtype == "BF16") convert_loop<T, uint16_t>(dst, src, n, bfloat16_to_float);
-  else return false;
+  else if (dtype == "BF16") {
+    if constexpr (std::is_same_v<T, bfloat16>) std::memcpy(dst, src, (size_t)n * 2);  // bit for bit, NaN payloads too
+    else convert_loop<T, uint16_t>(dst, src, n, bfloat16_to_float);
+  } else return false;
   return true;
 }
 
@@ -418,7 +428,7 @@ bool is_int_dtype(const std::string& d) {
 
 Tensor File::load(const std::string& name) const {
   const TensorInfo& in = info(name);
-  return load(name, is_int_dtype(in.dtype) ? DType::Int64 : DType::Float32);
+  return load(name, is_int_dtype(in.dtype) ? DType::Int64 : in.dtype == "BF16" ? DType::BFloat16 : DType::Float32);
 }
 
 Tensor File::load(const std::string& name, DType to) const {
@@ -429,7 +439,7 @@ Tensor File::load(const std::string& name, DType to) const {
                           " cannot be loaded (supported: F64, F32, F16, BF16, I64, I32, I16, "
                           "I8, U32, U16, U8, BOOL)");
   if (fsrc && to == DType::Int64)
-    fail_tensor(name, "dtype " + in.dtype + " cannot be loaded as int64 (load it as float32 or float64)");
+    fail_tensor(name, "dtype " + in.dtype + " cannot be loaded as int64 (load it as float32, float64 or bfloat16)");
   if ((int64_t)in.shape.size() > kMaxDims)
     fail_tensor(name, "shape " + shape_str(in.shape) + " has more than " +
                           std::to_string(kMaxDims) + " dimensions");
@@ -451,6 +461,10 @@ Tensor File::load(const std::string& name, DType to) const {
     case DType::Float64:
       fsrc ? convert_float_source(in.dtype, out.data<double>(), src, n)
            : convert_int_source(in.dtype, out.data<double>(), src, n);
+      break;
+    case DType::BFloat16:
+      fsrc ? convert_float_source(in.dtype, out.data<bfloat16>(), src, n)
+           : convert_int_source(in.dtype, out.data<bfloat16>(), src, n);
       break;
     case DType::Int64: convert_int_source(in.dtype, out.data<int64_t>(), src, n); break;
   }
@@ -497,6 +511,7 @@ const char* st_dtype(DType t) {
     case DType::Float32: return "F32";
     case DType::Float64: return "F64";
     case DType::Int64: return "I64";
+    case DType::BFloat16: return "BF16";
   }
   return "?";
 }

@@ -67,10 +67,12 @@ class File {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
   // A new CPU tensor with the values of `name`:
-  //   load(name)      floating dtypes (F64, F32, F16, BF16) as float32,
-  //                   integer dtypes (I64, I32, I16, I8, U32, U16, U8, BOOL) as int64;
-  //   load(name, to)  as `to`: floating dtypes to float32 or float64 (F64 to float32
-  //                   rounds to nearest), integer dtypes to int64, float32 or float64.
+  //   load(name)      BF16 as bfloat16 (bit for bit), the other floating dtypes (F64, F32,
+  //                   F16) as float32, integer dtypes (I64, I32, I16, I8, U32, U16, U8, BOOL)
+  //                   as int64;
+  //   load(name, to)  as `to`: floating dtypes to float32, float64 or bfloat16 (narrowing
+  //                   rounds to nearest-even, once), integer dtypes to int64, float32,
+  //                   float64 or bfloat16.
   // F16 and BF16 widen exactly (subnormals, infinities, NaN and -0 included). Other
   // dtypes (U64, F8_*, F4, F6_*, C64) are recognised in the header but not loadable.
   Tensor load(const std::string& name) const;

@@ -45,9 +45,9 @@ void copy_strided(void* dst, DType dt, const Layout& dl, const void* src, DType 
     memcpy_d2d(d, s, (size_t)ix.numel * dtype_size(dt));
     return;
   }
-  dispatch_all(dt, "copy", [&](auto dtag) {
+  dispatch_storage(dt, "copy", [&](auto dtag) {
     using D = decltype(dtag);
-    dispatch_all(st, "copy", [&](auto stag) {
+    dispatch_storage(st, "copy", [&](auto stag) {
       using S = decltype(stag);
       copy_strided_kernel<D, S><<<grid_for(ix.numel), kThreads, 0, stream()>>>(
           reinterpret_cast<D*>(d), reinterpret_cast<const S*>(s), ix);
@@ -70,7 +70,7 @@ void fill(void* dst, DType t, const Layout& l, double value) {
   const Layout* layouts[1] = {&l};
   StridedIndex<1> ix = make_strided_index<1>(layouts);
   if (ix.numel == 0) return;
-  dispatch_all(t, "fill", [&](auto tag) {
+  dispatch_storage(t, "fill", [&](auto tag) {
     using T = decltype(tag);
     fill_kernel<T><<<grid_for(ix.numel), kThreads, 0, stream()>>>(static_cast<T*>(dst), ix,
                                                                     (T)value);
@@ -111,7 +111,7 @@ __global__ void fill_random_kernel(T* dst, int64_t n, uint64_t seed, uint64_t of
 void fill_random(void* dst, DType t, int64_t n, uint64_t seed, uint64_t offset, RandomKind kind, double a,
                  double b) {
   if (n == 0) return;
-  dispatch_all(t, "random fill", [&](auto tag) {
+  dispatch_storage(t, "random fill", [&](auto tag) {
     using T = decltype(tag);
     fill_random_kernel<T><<<grid_for(n), kThreads, 0, stream()>>>(static_cast<T*>(dst), n, seed, offset,
                                                                     kind, a, b);

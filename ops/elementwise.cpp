@@ -228,6 +228,7 @@ Tensor gelu(const Tensor& x, GeluApprox approx) {
 // in place, no history
 
 void add_(const Tensor& x, const Tensor& y, double alpha) {
+  bump_version(x);
   check_same_device("add_", x, y);
   check_same_dtype("add_", x, y);
   if (x.requires_grad() && grad_enabled() && x.is_leaf())
@@ -247,6 +248,7 @@ void add_(const Tensor& x, const Tensor& y, double alpha) {
 }
 
 void mul_(const Tensor& x, double s) {
+  bump_version(x);
   if (x.requires_grad() && grad_enabled() && x.is_leaf())
     fail("mul_: in-place update of a leaf that requires grad; use NoGradGuard");
   Tensor c = scalar_tensor(s, x.dtype(), x.device());

@@ -12,10 +12,12 @@
 #include <algorithm>
 #include <vector>
 
+#include "autograd/autocast.h"
 #include "autograd/graph.h"
 #include "cuda/gemm.h"
 #include "ops/check.h"
 #include "ops/cpu/gemm.h"
+#include "ops/cpu/gemm_bf16.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
 
@@ -183,6 +185,45 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
                 });
 }
 
+// linear under bfloat16 autocast (autograd/autocast.h): x and W rounded to bfloat16 (W's copy
+// cached), y = x W^T in the bf16 GEMM with float32 accumulation, + b in float32. Backward:
+// dx = dy W and dW = dy^T x with dy rounded to bfloat16 as well, results in float32.
+static Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& bias, const Shape& out_shape) {
+  const int64_t in = w.size(1), out_f = w.size(0);
+  Tensor xb, wb, y;
+  {
+    NoGradGuard ng;
+    xb = to_bf16(reshape(x.detach(), {-1, in}));
+    wb = cached_bf16(w.detach());
+    const int64_t rows = xb.size(0);
+    y = empty({rows, out_f});
+    if (bias.defined()) copy_(y, expand(bias.detach(), {rows, out_f}));
+    cpu::gemm_bf16(false, true, rows, out_f, in, 1.0, xb.data<bfloat16>(), in, 0, wb.data<bfloat16>(), in, 0,
+                   bias.defined() ? 1.0 : 0.0, y.data<float>(), out_f, 0, 1);
+  }
+  y = make_view(y, out_shape, contiguous_strides(out_shape), y.offset());
+  return record("linear", y, {x, w, bias}, [xb, wb, xs = x.shape()](const Tensor& dy, Grads& g) {
+    const int64_t rows = xb.size(0), in = xb.size(1), out_f = wb.size(0);
+    Tensor d2 = reshape(dy, {-1, out_f});
+    if (g.needs(0) || g.needs(1)) {
+      Tensor db = to_bf16(d2);
+      if (g.needs(0)) {  // dx = dy W: (rows, out) x (out, in)
+        Tensor dx = empty({rows, in});
+        cpu::gemm_bf16(false, false, rows, in, out_f, 1.0, db.data<bfloat16>(), out_f, 0, wb.data<bfloat16>(), in,
+                       0, 0.0, dx.data<float>(), in, 0, 1);
+        g.add(0, reshape(dx, xs));
+      }
+      if (g.needs(1)) {  // dW = dy^T x: (out, rows) x (rows, in)
+        Tensor dw = empty({out_f, in});
+        cpu::gemm_bf16(true, false, out_f, in, rows, 1.0, db.data<bfloat16>(), out_f, 0, xb.data<bfloat16>(), in,
+                       0, 0.0, dw.data<float>(), in, 0, 1);
+        g.add(1, dw);
+      }
+    }
+    if (g.needs(2)) g.add(2, sum(d2, {0}));
+  });
+}
+
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   check_float("linear", x, "input");
   check_dim("linear", w, 2, "weight");
@@ -202,6 +243,12 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
   }
   Shape out_shape = x.shape();
   out_shape.back() = out_f;
+  if (autocast_dtype() == DType::BFloat16 && x.dtype() == DType::Float32) {
+    if (x.device() != Device::CPU)
+      fail("linear: bfloat16 autocast runs on the CPU only in this version, got an input on " +
+           std::string(device_name(x.device())));
+    return linear_bf16(x, w, bias, out_shape);
+  }
   Tensor x2, y;
   {
     NoGradGuard ng;

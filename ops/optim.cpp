@@ -15,6 +15,7 @@ namespace bertlab {
 
 void adamw_step_(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v, double lr, double beta1,
                  double beta2, double eps, double weight_decay, int64_t step) {
+  bump_version(p);
   for (const Tensor* t : {&g, &m, &v}) {
     check_same_device("adamw", p, *t);
     check_same_dtype("adamw", p, *t);

@@ -38,7 +38,7 @@ void add_embed_command(CLI::App& app) {
       ->check(in_range<unsigned long>(1, 1 << 20))
       ->capture_default_str();
   c->add_option("--batch-size", o->batch_size, "texts per batch")->check(at_least<long>(1))->capture_default_str();
-  add_common_flags(c, o->common, kThreads | kDevice | kJson, "print JSON: embeddings and similarities");
+  add_common_flags(c, o->common, kThreads | kDevice | kJson | kDType, "print JSON: embeddings and similarities");
   add_file_flags(c, o->input, o->output);
   c->add_option("--dump-hidden", o->dump, "also write last_hidden_state, attention_mask and the embeddings to a safetensors file "
                                           "(all texts in one batch)")

@@ -33,7 +33,7 @@ void add_predict_fill_mask(CLI::App& predict) {
       ->transform(model_folder());
   c->add_option("--top-k", o->top_k, "candidates per mask")->check(in_range<long>(1, 1 << 20))->capture_default_str();
   c->add_option("--batch-size", o->batch_size, "with --input: lines read at a time")->check(at_least<long>(1))->capture_default_str();
-  add_common_flags(c, o->common, kThreads | kDevice | kJson, "one JSON line per input, as transformers' pipeline returns it");
+  add_common_flags(c, o->common, kThreads | kDevice | kJson | kDType, "one JSON line per input, as transformers' pipeline returns it");
   add_file_flags(c, o->input, o->output);
   c->callback([o] {
     if (o->input.empty() && o->texts.empty()) usage_error("give the text(s) with [MASK] as arguments, '-' for stdin, or --input FILE");

@@ -123,7 +123,7 @@ void add_finetune_task(CLI::App& parent, const std::string& task, const std::str
   c->add_option("--keep", o.keep, "checkpoint-<step> folders to keep (best/ is kept apart)")->check(at_least<int>(0))->capture_default_str();
   c->add_flag("--resume", o.resume, "continue from the run folder's latest checkpoint (same flags)");
   c->add_flag("--tf32", f->tf32, "with --device cuda: TF32 tensor cores for the float32 matrix products (faster, 10-bit mantissa)");
-  add_common_flags(c, f->common, kThreads | kDevice | kNoProgress | kJson, "print the best evaluation as one JSON object at the end");
+  add_common_flags(c, f->common, kThreads | kDevice | kNoProgress | kJson | kDType, "print the best evaluation as one JSON object at the end");
   if (task == "classify")
     c->add_option("--label-names", f->label_names, "names for integer labels 0..n-1, comma-separated (e.g. negative,positive)");
   add_data_flags(c, task, o.columns, f->lang_prefix, o.qa);
@@ -180,7 +180,7 @@ void add_eval_task(CLI::App& parent, const std::string& task, const std::string&
                 task == "classify" ? "also write each example's prediction: TSV with line, text, gold, predicted, score"
                 : task == "ner"    ? "also write the predicted tags: CoNLL columns token, gold, predicted"
                                    : "also write SQuAD's predictions.json ({question id: answer}, for evaluate-v1.1.py)");
-  add_common_flags(c, f->common, kThreads | kDevice | kJson, "print one JSON object");
+  add_common_flags(c, f->common, kThreads | kDevice | kJson | kDType, "print one JSON object");
   add_data_flags(c, task, f->o.columns, f->lang_prefix, f->o.qa);
   c->callback([f, task] {
     check_qa_room(task, f->o.max_length, f->o.qa);

@@ -11,6 +11,8 @@
 #include "bert/cli/commands.h"
 #include "bert/cli/common.h"
 #include "bert/heads.h"
+#include "ops/cpu/cpu_features.h"
+#include "ops/cpu/gemm_bf16.h"
 
 namespace bertlab::cli {
 
@@ -52,7 +54,8 @@ void add_info_command(CLI::App& app) {
     }
     const int64_t total = model->num_parameters(), trainable = model->num_parameters(true);
     if (o->common.json) {
-      nlohmann::json j = {{"config", o->config}, {"model", name}, {"total", total}, {"trainable", trainable}};
+      nlohmann::json j = {{"config", o->config}, {"model", name}, {"total", total}, {"trainable", trainable},
+                          {"bf16_gemm", cpu::bf16_gemm_name(cpu::bf16_gemm_kernel())}};
       std::printf("%s\n", j.dump().c_str());
       return;
     }
@@ -62,6 +65,9 @@ void add_info_command(CLI::App& app) {
                 (long long)config.num_attention_heads, (long long)config.intermediate_size,
                 (long long)config.vocab_size, (long long)config.max_position_embeddings);
     std::printf("parameters   %s total, %s trainable\n", with_commas(total).c_str(), with_commas(trainable).c_str());
+    // what --dtype bfloat16 runs on here (ops/cpu/gemm_bf16.h)
+    std::printf("cpu          %s\n", cpu::cpu_features_str().c_str());
+    std::printf("bf16 gemm    %s (BERTLAB_BF16_GEMM to force one)\n", cpu::bf16_gemm_name(cpu::bf16_gemm_kernel()));
   });
 }
 

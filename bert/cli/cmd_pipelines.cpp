@@ -37,7 +37,7 @@ void add_common(CLI::App* c, Common& f, bool positional = true) {
   c->add_option("--model", f.model, "fine-tuned model folder (e.g. RUN_DIR/best)")->required()->transform(model_folder());
   if (positional) c->add_option("text", f.texts, "texts ('-' or none: one text per line from stdin)");
   c->add_option("--batch-size", f.batch_size, "texts per batch")->check(at_least<long>(1))->capture_default_str();
-  add_common_flags(c, f.common, kThreads | kDevice | kJson, "one JSON value per input (the Hugging Face pipeline's output)");
+  add_common_flags(c, f.common, kThreads | kDevice | kJson | kDType, "one JSON value per input (the Hugging Face pipeline's output)");
   add_file_flags(c, f.input, f.output);
 }
 

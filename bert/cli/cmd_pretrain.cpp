@@ -106,7 +106,7 @@ void add_pretrain_command(CLI::App& app) {
   c->add_option("--keep", p.keep, "checkpoints to keep (0: all)")->check(at_least<int>(0))->capture_default_str();
   c->add_option("--log-every", p.log_every, "log a line / metrics record every N steps")->check(at_least<long>(1))->capture_default_str();
   add_seed_flag(c, p.seed, "initialisation, data, dropout");
-  add_common_flags(c, o->common, kThreads | kDevice | kNoProgress);
+  add_common_flags(c, o->common, kThreads | kDevice | kNoProgress | kDType);
   c->add_flag("--tf32", o->tf32, "with --device cuda: TF32 tensor cores for the float32 matrix products (faster, 10-bit mantissa)");
   // For tests of the NaN stop only: pretend the loss is NaN at this step.
   c->add_option("--debug-nan-at-step", p.debug_nan_at_step)->check(at_least<long>(0))->group("");
@@ -173,7 +173,7 @@ void add_eval_pretrain(CLI::App& eval) {
   c->add_option("--batch-size", o->batch_size, "examples per batch")->check(at_least<long>(1))->capture_default_str();
   add_seed_flag(c, o->seed, "the masks and pairs");
   c->add_flag("--whole-word-masking", o->wwm, "mask whole words");
-  add_common_flags(c, o->common, kThreads | kDevice | kJson, "print one JSON object");
+  add_common_flags(c, o->common, kThreads | kDevice | kJson | kDType, "print one JSON object");
   c->callback([o] {
     const Device dev = o->common.apply();
     bert::LoadInfo info;

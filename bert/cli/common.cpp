@@ -1,6 +1,8 @@
 // bert/cli/common.cpp — see common.h.
 #include "bert/cli/common.h"
 
+#include "autograd/autocast.h"
+
 #include <omp.h>
 
 #include <cerrno>
@@ -136,7 +138,13 @@ CLI::Validator one_of(std::vector<std::string> words) {
 
 Device CommonFlags::apply() const {
   if (threads > 0) omp_set_num_threads(threads);
-  return device == "cuda" ? Device::CUDA : Device::CPU;
+  const Device d = device == "cuda" ? Device::CUDA : Device::CPU;
+  const DType t = parse_compute_dtype(dtype, "--dtype");
+  if (t == DType::BFloat16 && d != Device::CPU)
+    fail("--dtype bfloat16 runs on the CPU only in this version (bf16 on the GPU is not built yet); "
+         "use --device cpu, or --dtype float32 on the GPU");
+  set_autocast_dtype(t);
+  return d;
 }
 
 void add_common_flags(CLI::App* c, CommonFlags& f, unsigned which, const std::string& json_help) {
@@ -145,6 +153,12 @@ void add_common_flags(CLI::App* c, CommonFlags& f, unsigned which, const std::st
   if (which & kDevice) c->add_option("--device", f.device, "cpu or cuda")->check(one_of({"cpu", "cuda"}))->capture_default_str();
   if (which & kNoProgress) c->add_flag("--no-progress", f.no_progress, "no progress bar or progress lines");
   if (which & kJson) c->add_flag("--json", f.json, json_help);
+  if (which & kDType)
+    c->add_option("--dtype", f.dtype,
+                  "float32 or bfloat16: the linear layers' GEMMs in bfloat16 with float32 sums, the rest float32 "
+                  "(autocast; CPU only)")
+        ->check(one_of({"float32", "bfloat16"}))
+        ->capture_default_str();
 }
 
 CLI::Option* add_seed_flag(CLI::App* c, uint64_t& seed, const std::string& what) {

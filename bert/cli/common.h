@@ -49,15 +49,19 @@ CLI::Validator model_folder();
 //   --seed N        random seed (only where something is random; its own default per command)
 //   --no-progress   no progress bar or progress lines (only where there is progress)
 //   --json          print data as JSON (only where the output is data)
+//   --dtype D       float32 or bfloat16: bfloat16 runs the linear layers' GEMMs with bfloat16
+//                   operands and float32 sums (autocast, autograd/autocast.h; CPU only)
 struct CommonFlags {
   int threads = 0;
   std::string device = "cpu";
+  std::string dtype = "float32";
   bool no_progress = false;
   bool json = false;
-  // Sets the OpenMP thread count (when --threads was given) and returns the device.
+  // Sets the OpenMP thread count (when --threads was given) and this thread's autocast dtype
+  // (--dtype), and returns the device.
   Device apply() const;
 };
-enum CommonFlag : unsigned { kThreads = 1, kDevice = 2, kNoProgress = 4, kJson = 8 };
+enum CommonFlag : unsigned { kThreads = 1, kDevice = 2, kNoProgress = 4, kJson = 8, kDType = 16 };
 // Adds the chosen flags (kThreads | kDevice | ...) to c, bound to f; json_help says what
 // --json prints on this subcommand.
 void add_common_flags(CLI::App* c, CommonFlags& f, unsigned which, const std::string& json_help = "print JSON");

@@ -1,6 +1,8 @@
 // bert/tasks/finetune.cpp — see finetune.h.
 #include "bert/tasks/finetune.h"
 
+#include "autograd/autocast.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -168,7 +170,8 @@ nlohmann::json run_flags(const FinetuneOptions& o, int64_t max_len) {
                       {"--seed", o.seed},
                       {"--group-by-length", o.group_by_length},
                       {"--max-train-examples", o.max_train_examples},
-                      {"--max-eval-examples", o.max_eval_examples}};
+                      {"--max-eval-examples", o.max_eval_examples},
+                      {"--dtype", dtype_name(autocast_dtype())}};
   if (o.task == "classify") {
     f["--format"] = o.columns.format;
     f["--text-column"] = o.columns.text;
@@ -191,7 +194,9 @@ void check_same_flags(const train::TrainerState& state, const nlohmann::json& no
   const nlohmann::json& saved = state.extra["flags"];
   std::string diff;
   for (auto it = now.begin(); it != now.end(); ++it) {
-    const nlohmann::json was = saved.contains(it.key()) ? saved[it.key()] : nlohmann::json();
+    // runs from before --dtype existed computed in float32
+    const nlohmann::json was = saved.contains(it.key()) ? saved[it.key()]
+                               : it.key() == "--dtype" ? nlohmann::json("float32") : nlohmann::json();
     if (was != it.value())
       diff += "\n  " + it.key() + ": " + (was.is_null() ? "(not set)" : was.dump()) + " in that run, " + it.value().dump() + " now";
   }

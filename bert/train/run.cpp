@@ -256,7 +256,10 @@ static int64_t optimizer_steps(const std::map<std::string, std::string>& meta, c
 
 void load_optimizer_state(const safetensors::File& f, nn::Optimizer& opt) {
   std::map<std::string, Tensor> st;
-  for (auto& n : f.names()) st[n] = f.load(n);
+  for (auto& n : f.names()) {  // optimizer state is float32 (a BF16 file is widened, exactly)
+    Tensor t = f.load(n);
+    st[n] = t.dtype() == DType::BFloat16 ? t.to(DType::Float32) : t;
+  }
   opt.load_state(st);
   opt.steps_taken = optimizer_steps(f.metadata(), f.path());
 }

@@ -169,8 +169,8 @@ TEST_CASE("golden files written by the reference load with exactly the recorded 
       CHECK(info.shape == shape);
       const auto& values = t["values"];
       if (t.contains("bits32")) {  // a floating dtype
-        Tensor x = f.load(name);   // float32 by default
-        CHECK(x.dtype() == DType::Float32);
+        Tensor x = f.load(name);   // float32 by default, BF16 as bfloat16
+        CHECK(x.dtype() == (info.dtype == "BF16" ? DType::BFloat16 : DType::Float32));
         CHECK(x.shape() == shape);
         std::vector<float> got = x.tolist<float>();
         auto bits = t["bits32"].get<std::vector<uint32_t>>();
@@ -274,6 +274,7 @@ TEST_CASE("save then load gives back names, order, dtypes, shapes, values and me
         break;
       }
       case DType::Int64: CHECK(got.tolist<int64_t>() == t.tolist<int64_t>()); break;
+      case DType::BFloat16: FAIL("no bfloat16 tensor in this list"); break;
     }
   }
 
@@ -477,4 +478,42 @@ TEST_CASE("valid edge cases the reference accepts are accepted") {
   CHECK(f.load("z1").shape() == Shape{2, 0});
   CHECK(st::File::from_memory(make_file("{}", 0)).names().empty());
   CHECK(st::File::from_memory(make_file("{}      ", 0)).metadata().empty());
+}
+
+TEST_CASE("bfloat16 tensors are saved as BF16 and loaded back bit for bit; narrowing rounds to nearest-even") {
+  TempDir dir;
+  const std::string path = dir.path + "/bf16.safetensors";
+  // 1, 1 + 2^-7, a NaN with a payload, -0, bfloat16's smallest subnormal, infinity
+  const std::vector<uint16_t> bits = {0x3f80, 0x3f81, 0x7fa5, 0x8000, 0x0001, 0x7f80};
+  Tensor b = empty({2, 3}, DType::BFloat16);
+  std::memcpy(b.raw_data(), bits.data(), bits.size() * 2);
+  // float32 values on both sides of bfloat16 rounding ties: 1 + 2^-8 is a tie (to even: 1),
+  // 1 + 3 * 2^-8 a tie (to even: 1 + 2^-6), 1 + 2^-8 + 2^-20 just above one (up: 1 + 2^-7)
+  Tensor f = from_vector(std::vector<float>{1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-20f}, {3});
+  st::save(path, {{"b", b}, {"f", f}});
+
+  st::File file(path);
+  CHECK(file.info("b").dtype == "BF16");
+  CHECK(file.info("b").end - file.info("b").begin == 12);
+  Tensor back = file.load("b");  // BF16 loads as bfloat16 by default, bit for bit (NaN payload too)
+  REQUIRE(back.dtype() == DType::BFloat16);
+  CHECK(back.shape() == Shape{2, 3});
+  std::vector<uint16_t> got(6);
+  std::memcpy(got.data(), back.raw_data(), 12);
+  CHECK(got == bits);
+  // widened to float32: exact
+  std::vector<float> w = file.load("b", DType::Float32).tolist<float>();
+  CHECK(w[0] == 1.0f);
+  CHECK(w[1] == 1.0f + 0x1p-7f);
+  CHECK(std::isnan(w[2]));
+  CHECK(bits_of(w[3]) == 0x80000000u);
+  CHECK(w[4] == 0x1p-133f);
+  CHECK(std::isinf(w[5]));
+  // float32 narrowed to bfloat16 on load
+  Tensor n = file.load("f", DType::BFloat16);
+  std::vector<uint16_t> nb(3);
+  std::memcpy(nb.data(), n.raw_data(), 6);
+  CHECK(nb == std::vector<uint16_t>{0x3f80, 0x3f82, 0x3f81});
+  // the default load of F32 stays float32
+  CHECK(file.load("f").dtype() == DType::Float32);
 }

@@ -1,0 +1,56 @@
+// autograd/autocast.h — mixed precision as torch.autocast does it on the CPU.
+//
+//   {
+//     AutocastGuard ac(DType::BFloat16);
+//     Tensor logits = model.forward(ids);   // the GEMMs of linear layers run in bfloat16
+//   }
+//
+// Inside the guard (per thread), `linear` on float32 CPU tensors rounds its input and its
+// weight to bfloat16 and multiplies with the bf16 GEMM (ops/cpu/gemm_bf16.h): float32
+// accumulation, float32 result, the bias added in float32. Its backward does the same for dx
+// (dy and W in bfloat16) and dW (dy and x in bfloat16), so gradients reach the float32 master
+// weights in float32. Every other op (LayerNorm, softmax, GELU, attention's softmax,
+// cross-entropy, reductions, the optimizer) computes in float32 as before, and activations
+// between ops, the residual stream included, stay float32 tensors (docs/precision.md).
+//
+// The weight's bfloat16 copy is made once and cached on its storage until the storage is
+// written (Storage::version: an optimizer step, a checkpoint load), so inference casts each
+// weight once per model and training once per step, not once per call.
+#pragma once
+
+#include "autograd/tensor.h"
+
+namespace bertlab {
+
+// Float32 when autocast is off, else the dtype GEMMs take (BFloat16).
+DType autocast_dtype();
+
+class AutocastGuard {
+ public:
+  explicit AutocastGuard(DType t);  // Float32 (off) or BFloat16
+  ~AutocastGuard();
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  DType prev_;
+};
+
+// Sets this thread's autocast dtype with no guard to restore it: for a whole program run
+// (the CLI's --dtype).
+void set_autocast_dtype(DType t);
+
+// "float32" / "bfloat16" -> DType, for --dtype flags; throws naming `what` otherwise.
+DType parse_compute_dtype(const std::string& s, const std::string& what);
+
+// A dense bfloat16 copy of x (rounded to nearest-even), made in parallel.
+Tensor to_bf16(const Tensor& x);
+
+// The cached bfloat16 copy of a float32 weight (see above): rebuilt when w's storage has been
+// written since, or when a different view of it is asked for.
+Tensor cached_bf16(const Tensor& w);
+// How many copies cached_bf16 made (tests check that a forward makes none the second time).
+int64_t cached_bf16_builds();
+void clear_bf16_cache();
+
+}  // namespace bertlab

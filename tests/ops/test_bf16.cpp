@@ -1,0 +1,362 @@
+// tests/ops/test_bf16.cpp — the bfloat16 dtype (autograd/bfloat16.h) and the bf16 GEMM
+// (ops/cpu/gemm_bf16.h).
+//
+// Rounding is checked against an independent rule: of the two bfloat16 values around x, the
+// nearer, ties to the one with an even last bit, decided by exact distances in double (or long
+// double for float64 inputs). The GEMM is checked against float64 products of the same bfloat16
+// values, within K * 2^-24 * sum_k |a_ik b_kj| (the float32 summation bound: each product is
+// exact in float32, each of the at most K additions rounds by at most 2^-24 relative).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "autograd/bfloat16.h"
+#include "ops/cpu/cpu_features.h"
+#include "ops/cpu/gemm_bf16.h"
+#include "ops/ops.h"
+#include "ops/optim.h"
+
+using namespace bertlab;
+
+namespace {
+
+// The correctly rounded bfloat16 of a finite double x whose magnitude is within float range,
+// by comparing distances to the two neighbours (all exact in long double: 64-bit mantissa).
+uint16_t reference_round(long double x) {
+  const uint16_t sign = std::signbit((double)x) ? 0x8000 : 0;
+  const long double ax = std::fabs(x);
+  // the largest bfloat16 magnitude <= ax: step down from the top
+  uint16_t lo = 0;
+  for (int bit = 14; bit >= 0; --bit) {
+    uint16_t t = lo | (uint16_t)(1u << bit);
+    if (t < 0x7f80 && (long double)bf16_bits_to_float(t) <= ax) lo = t;
+  }
+  const uint16_t hi = lo + 1;  // the next magnitude (0x7f80 is infinity)
+  const long double dlo = ax - bf16_bits_to_float(lo);
+  const long double vhi = hi == 0x7f80 ? std::ldexp(1.0L, 128) : (long double)bf16_bits_to_float(hi);
+  const long double dhi = vhi - ax;
+  uint16_t r = dlo < dhi ? lo : dhi < dlo ? hi : ((lo & 1) ? hi : lo);
+  return (uint16_t)(sign | r);
+}
+
+float bits_to_f(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("float32 -> bfloat16 rounds to nearest, ties to even, on random and edge bit patterns") {
+  std::mt19937 rng(7);
+  auto check = [](uint32_t u) {
+    const float f = bits_to_f(u);
+    const uint16_t got = float_to_bf16_bits(f);
+    if (std::isnan(f)) {
+      CHECK_MESSAGE(((got & 0x7f80) == 0x7f80 && (got & 0x7f) != 0), "NaN stays NaN: " << std::hex << u);
+      CHECK((got & 0x8000) == ((u >> 16) & 0x8000));
+      CHECK((got & 0x0040) != 0);  // quiet
+      return;
+    }
+    if (std::isinf(f)) {
+      CHECK(got == (uint16_t)(u >> 16));
+      return;
+    }
+    const uint16_t want = reference_round(f);
+    if (got != want) FAIL_CHECK("float " << std::hexfloat << f << ": got 0x" << std::hex << got << ", want 0x" << want);
+  };
+  for (int i = 0; i < 2000000; ++i) check(rng());
+  // exact ties (dropped half 0x8000) with even and odd kept halves, one below and above them
+  for (uint32_t hi = 0; hi < 0x10000; hi += 37)
+    for (uint32_t low : {0x7fffu, 0x8000u, 0x8001u, 0x0000u, 0xffffu}) check((hi << 16) | low);
+  for (uint32_t u : {0x7f7fffffu, 0x7f7f8000u, 0x7f7f7fffu, 0x00000001u, 0x80000001u, 0x007fffffu,
+                     0x7fc00000u, 0xffc00001u, 0x7f800001u, 0x7f800000u, 0xff800000u, 0x80000000u})
+    check(u);
+  CHECK(float_to_bf16_bits(bits_to_f(0x7f7fffffu)) == 0x7f80);  // FLT_MAX rounds up to infinity
+  CHECK(float_to_bf16_bits(bits_to_f(0x7f800001u)) == 0x7fc0);  // a signalling NaN comes out quiet
+  CHECK(float_to_bf16_bits(-0.0f) == 0x8000);
+}
+
+TEST_CASE("float64 -> bfloat16 rounds once: no double rounding through float32") {
+  // 1 + 2^-8 + 2^-30: float32 rounds it to the tie 1 + 2^-8, which would then go to even (1);
+  // the value is above the tie, so the right answer is 1 + 2^-7.
+  CHECK(bfloat16(1.0 + 0x1p-8 + 0x1p-30).bits == 0x3f81);
+  CHECK(bfloat16(-(1.0 + 0x1p-8 + 0x1p-30)).bits == 0xbf81);
+  CHECK(bfloat16(1.0 + 0x1p-8).bits == 0x3f80);  // an exact tie: to even
+  CHECK(bfloat16(1.0 + 0x1p-8 - 0x1p-40).bits == 0x3f80);
+  CHECK(bfloat16(1e39).bits == 0x7f80);    // beyond float: infinity
+  CHECK(bfloat16(-1e39).bits == 0xff80);
+  CHECK(bfloat16(1e-50).bits == 0x0000);   // below bfloat16's subnormals: zero, sign kept
+  CHECK(bfloat16(-1e-50).bits == 0x8000);
+  CHECK(std::isnan((float)bfloat16(std::nan(""))));
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> mant(1.0, 2.0);
+  std::uniform_int_distribution<int> ex(-140, 127);
+  for (int i = 0; i < 500000; ++i) {
+    const double d = std::ldexp(mant(rng), ex(rng)) * (rng() & 1 ? -1 : 1);
+    const uint16_t got = bfloat16(d).bits, want = reference_round(d);
+    if (got != want) FAIL_CHECK("double " << std::hexfloat << d << ": got 0x" << std::hex << got << ", want 0x" << want);
+  }
+  // integers: exact while they fit in 8 bits, rounded beyond
+  CHECK((float)bfloat16((int64_t)255) == 255.0f);
+  CHECK((float)bfloat16((int64_t)257) == 256.0f);  // tie between 256 and 258: even (256)
+  CHECK((float)bfloat16((int64_t)259) == 260.0f);
+}
+
+TEST_CASE("bfloat16 tensors: conversion, copies of views, fills, random draws, printing") {
+  Tensor x = from_vector(std::vector<float>{1.0f, 1.0f + 0x1p-8f, 3.14159f, -2.0f, 1e-40f, 65504.0f}, {2, 3});
+  Tensor b = x.to(DType::BFloat16);
+  CHECK(b.dtype() == DType::BFloat16);
+  CHECK(dtype_size(DType::BFloat16) == 2);
+  CHECK(std::string(dtype_name(DType::BFloat16)) == "bfloat16");
+  CHECK(is_floating(DType::BFloat16));
+  const bfloat16* p = b.data<bfloat16>();
+  for (int i = 0; i < 6; ++i) CHECK(p[i].bits == float_to_bf16_bits(x.tolist<float>()[i]));
+  // back to float32 exactly, and float64 gives the same values
+  std::vector<float> w = b.to(DType::Float32).tolist<float>();
+  CHECK(w[1] == 1.0f);
+  CHECK(w[2] == 3.140625f);
+  CHECK(b.tolist<double>()[2] == 3.140625);
+  // strided copy into a transposed bfloat16 view
+  Tensor t = empty({3, 2}, DType::BFloat16);
+  copy_(transpose(t, 0, 1), x);
+  CHECK(t.to(DType::Float32).tolist<float>() == std::vector<float>{1.0f, -2.0f, 1.0f, (float)bfloat16(1e-40f), 3.140625f, 65536.0f});
+  fill_(t, 0.1);
+  for (float v : t.tolist<float>()) CHECK(v == (float)bfloat16(0.1));
+  // random draws: the float64 draw, rounded once
+  Generator g1(5), g2(5);
+  Tensor rb = randn({1000}, g1, 0.0, 1.0, DType::BFloat16);
+  Tensor rd = randn({1000}, g2, 0.0, 1.0, DType::Float64);
+  std::vector<double> vd = rd.tolist<double>();
+  std::vector<float> vb = rb.tolist<float>();
+  for (int i = 0; i < 1000; ++i) CHECK(vb[i] == (float)bfloat16(vd[i]));
+  CHECK(b.str().find("dtype=bfloat16") != std::string::npos);
+  CHECK(b.str().find("3.1406") != std::string::npos);
+}
+
+TEST_CASE("ops that do not take bfloat16 say so, naming the op and the dtype") {
+  Tensor b = ones({2, 2}, DType::BFloat16);
+  CHECK_THROWS_WITH_AS(add(b, b), doctest::Contains("bfloat16"), Error);
+  CHECK_THROWS_WITH_AS(softmax(b, -1), doctest::Contains("bfloat16"), Error);
+  CHECK_THROWS_WITH_AS(b.data<float>(), doctest::Contains("on a bfloat16 tensor"), Error);
+}
+
+namespace {
+
+// C = alpha op(A) op(B) + beta C0 in float64 from bfloat16 operands, and the error bound.
+struct Ref {
+  std::vector<double> c, bound;
+};
+Ref reference_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const bfloat16* A,
+                   int64_t lda, const bfloat16* B, int64_t ldb, double beta, const float* C0, int64_t ldc) {
+  Ref r{std::vector<double>(M * N), std::vector<double>(M * N)};
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double s = 0, sa = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const double a = (float)(ta ? A[k * lda + i] : A[i * lda + k]);
+        const double b = (float)(tb ? B[j * ldb + k] : B[k * ldb + j]);
+        s += a * b;
+        sa += std::fabs(a * b);
+      }
+      const double c0 = beta == 0 ? 0 : C0[i * ldc + j];
+      r.c[i * N + j] = alpha * s + beta * c0;
+      // K additions of products, the scaling by alpha and the addition of beta * C0, each
+      // rounding by at most 2^-24 relative in float32 (1.0001: the terms' own roundings)
+      r.bound[i * N + j] = (double)(K + 3) * 0x1p-24 * 1.0001 * (std::fabs(alpha) * sa + std::fabs(beta * c0)) + 1e-35;
+    }
+  return r;
+}
+
+std::vector<bfloat16> random_bf16(size_t n, std::mt19937& rng) {
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<bfloat16> v(n);
+  for (auto& x : v) x = bfloat16(d(rng));
+  return v;
+}
+
+void check_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, double beta, int64_t batch,
+                int64_t pad) {
+  std::mt19937 rng((unsigned)(M * 131 + N * 17 + K + ta * 2 + tb));
+  const int64_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+  const int64_t lda = ac + pad, ldb = bc + pad, ldc = N + pad;
+  const int64_t sa = ar * lda + 3, sb = br * ldb + 5, sc = M * ldc + 1;  // batch strides with gaps
+  std::vector<bfloat16> A = random_bf16((size_t)(sa * batch), rng), B = random_bf16((size_t)(sb * batch), rng);
+  std::vector<float> C((size_t)(sc * batch));
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  for (auto& c : C) c = d(rng);
+  const std::vector<float> C0 = C;
+  cpu::gemm_bf16(ta, tb, M, N, K, alpha, A.data(), lda, sa, B.data(), ldb, sb, beta, C.data(), ldc, sc, batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    Ref r = reference_gemm(ta, tb, M, N, K, alpha, A.data() + b * sa, lda, B.data() + b * sb, ldb, beta,
+                           C0.data() + b * sc, ldc);
+    int bad = 0;
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        const double got = C[b * sc + i * ldc + j], want = r.c[i * N + j];
+        if (!(std::fabs(got - want) <= r.bound[i * N + j]) && bad++ < 3)
+          FAIL_CHECK("gemm_bf16 ta=" << ta << " tb=" << tb << " M=" << M << " N=" << N << " K=" << K << " batch "
+                                     << b << " C[" << i << "," << j << "] = " << got << ", want " << want
+                                     << " +- " << r.bound[i * N + j]);
+      }
+    CHECK(bad == 0);
+    // the padding between rows and matrices is untouched
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = N; j < ldc; ++j) CHECK(C[b * sc + i * ldc + j] == C0[b * sc + i * ldc + j]);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("bf16 GEMM against float64 products of the same values: odd shapes, transposes, batches, beta") {
+  INFO("kernel: " << cpu::bf16_gemm_name(cpu::bf16_gemm_kernel()) << "; cpu: " << cpu::cpu_features_str());
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      check_gemm(ta, tb, 1, 1, 1, 1.0, 0.0, 1, 0);     // K = 1
+      check_gemm(ta, tb, 7, 5, 3, 1.0, 0.0, 1, 2);     // smaller than any tile
+      check_gemm(ta, tb, 33, 17, 65, 0.5, 1.0, 1, 1);  // past a 32 / 16 tile edge, alpha and beta
+      check_gemm(ta, tb, 16, 32, 32, 1.0, 0.0, 3, 0);  // exact tiles, a strided batch
+      check_gemm(ta, tb, 130, 67, 769, 1.0, 0.5, 2, 3);
+    }
+  check_gemm(false, true, 128, 256, 768, 1.0, 0.0, 1, 0);  // a BERT projection (x W^T)
+  check_gemm(false, false, 0, 5, 3, 1.0, 0.0, 1, 0);       // empty
+  // K = 0: C = beta * C
+  std::vector<float> C = {2.0f, 4.0f};
+  cpu::gemm_bf16(false, false, 1, 2, 0, 1.0, nullptr, 1, 0, nullptr, 2, 0, 0.5, C.data(), 2, 2, 1);
+  CHECK(C == std::vector<float>{1.0f, 2.0f});
+}
+
+TEST_CASE("the bf16 GEMM kernel is chosen at run time and can be forced; unknown names are refused") {
+  CHECK(cpu::parse_bf16_gemm("") == cpu::Bf16Gemm::Fp32);
+  CHECK(cpu::parse_bf16_gemm("auto") == cpu::Bf16Gemm::Fp32);
+  CHECK(cpu::parse_bf16_gemm("fp32") == cpu::Bf16Gemm::Fp32);
+  CHECK_THROWS_WITH_AS(cpu::parse_bf16_gemm("amx-please"), doctest::Contains("BERTLAB_BF16_GEMM is \"amx-please\""), Error);
+  // what the CPU has is consistent: AVX512-BF16 implies AVX-512, AMX-BF16 needs the OS's tile state
+  const auto& f = cpu::cpu_features();
+  if (f.avx512_bf16) CHECK(f.avx512f);
+  if (f.amx_bf16) CHECK(f.amx_tile);
+  MESSAGE("this CPU: " << f.vendor << ", " << cpu::cpu_features_str());
+}
+
+// ---------------------------------------------------------------------------------------
+// autocast (autograd/autocast.h)
+
+namespace {
+
+double cosine(const std::vector<float>& a, const std::vector<float>& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ab += (double)a[i] * b[i];
+    aa += (double)a[i] * a[i];
+    bb += (double)b[i] * b[i];
+  }
+  return ab / std::sqrt(aa * bb);
+}
+
+// values rounded to bfloat16 and back, as float64
+std::vector<double> rounded(const Tensor& t) { return t.to(DType::BFloat16).tolist<double>(); }
+
+}  // namespace
+
+#include "autograd/autocast.h"
+
+TEST_CASE("linear under bfloat16 autocast: bf16 operands, float32 sums, gradients to float32 weights") {
+  Generator g(3);
+  const int64_t rows = 6, in = 40, out = 24;
+  Tensor x = randn({2, 3, in}, g).set_requires_grad();
+  Tensor w = randn({out, in}, g, 0.0, 0.2).set_requires_grad();
+  Tensor b = randn({out}, g).set_requires_grad();
+  Tensor dy = randn({2, 3, out}, g);
+  Tensor y;
+  {
+    AutocastGuard ac(DType::BFloat16);
+    CHECK(autocast_dtype() == DType::BFloat16);
+    y = linear(x, w, b);
+  }
+  CHECK(autocast_dtype() == DType::Float32);
+  CHECK(y.dtype() == DType::Float32);
+  CHECK(y.shape() == Shape{2, 3, out});
+  sum(mul(y, dy)).backward();
+
+  // float64 reference from the bfloat16-rounded operands
+  const std::vector<double> xr = rounded(x), wr = rounded(w), dyr = rounded(dy), bv = b.tolist<double>();
+  const std::vector<float> yv = y.tolist<float>(), dx = x.grad().tolist<float>(), dw = w.grad().tolist<float>(),
+                           db = b.grad().tolist<float>();
+  const double u = 0x1p-24;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < out; ++o) {
+      double s = bv[o], sa = std::fabs(bv[o]);
+      for (int64_t k = 0; k < in; ++k) {
+        s += xr[r * in + k] * wr[o * in + k];
+        sa += std::fabs(xr[r * in + k] * wr[o * in + k]);
+      }
+      CHECK(std::fabs(yv[r * out + o] - s) <= (in + 2) * u * sa);
+    }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < in; ++k) {  // dx = dy W
+      double s = 0, sa = 0;
+      for (int64_t o = 0; o < out; ++o) {
+        s += dyr[r * out + o] * wr[o * in + k];
+        sa += std::fabs(dyr[r * out + o] * wr[o * in + k]);
+      }
+      CHECK(std::fabs(dx[r * in + k] - s) <= (out + 2) * u * sa);
+    }
+  for (int64_t o = 0; o < out; ++o)
+    for (int64_t k = 0; k < in; ++k) {  // dW = dy^T x
+      double s = 0, sa = 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        s += dyr[r * out + o] * xr[r * in + k];
+        sa += std::fabs(dyr[r * out + o] * xr[r * in + k]);
+      }
+      CHECK(std::fabs(dw[o * in + k] - s) <= (rows + 2) * u * sa);
+    }
+  // db is a float32 sum of float32 dy (not rounded)
+  const std::vector<float> dyv = dy.tolist<float>();
+  for (int64_t o = 0; o < out; ++o) {
+    double s = 0;
+    for (int64_t r = 0; r < rows; ++r) s += dyv[r * out + o];
+    CHECK(std::fabs(db[o] - s) <= 1e-5);
+  }
+
+  // and close to the float32 linear (bfloat16 rounding: cosine well above 0.999)
+  Tensor x32 = x.detach().clone().set_requires_grad(), w32 = w.detach().clone().set_requires_grad();
+  Tensor y32 = linear(x32, w32, b.detach());
+  sum(mul(y32, dy)).backward();
+  CHECK(cosine(yv, y32.tolist<float>()) > 0.999);
+  CHECK(cosine(dw, w32.grad().tolist<float>()) > 0.999);
+  CHECK(cosine(dx, x32.grad().tolist<float>()) > 0.999);
+  // rounding did happen: the bf16 result is not the float32 one
+  CHECK(yv != y32.tolist<float>());
+}
+
+TEST_CASE("autocast's bfloat16 weight copies are made once and rebuilt after the weight changes") {
+  clear_bf16_cache();
+  Generator g(4);
+  Tensor x = randn({4, 8}, g), w = randn({5, 8}, g).set_requires_grad();
+  AutocastGuard ac(DType::BFloat16);
+  const int64_t b0 = cached_bf16_builds();
+  Tensor y1 = linear(x, w, Tensor());
+  CHECK(cached_bf16_builds() == b0 + 1);
+  Tensor y2 = linear(x, w, Tensor());
+  CHECK(cached_bf16_builds() == b0 + 1);  // reused
+  CHECK(y1.tolist<float>() == y2.tolist<float>());
+  // an optimizer step writes the weight: the next call rebuilds and sees the new values
+  Tensor grad = ones({5, 8}), m = zeros({5, 8}), v = zeros({5, 8});
+  adamw_step_(w.detach(), grad, m, v, 0.5, 0.9, 0.999, 1e-8, 0.0, 1);
+  Tensor y3 = linear(x, w, Tensor());
+  CHECK(cached_bf16_builds() == b0 + 2);
+  CHECK(y3.tolist<float>() != y1.tolist<float>());
+  {
+    AutocastGuard off(DType::Float32);
+    Tensor y32 = linear(x, w, Tensor());
+    CHECK(cosine(y3.tolist<float>(), y32.tolist<float>()) > 0.999);
+  }
+  // copy_ into the weight (a checkpoint load) invalidates too
+  { NoGradGuard ng; copy_(w, zeros({5, 8})); }
+  for (float v3 : linear(x, w, Tensor()).tolist<float>()) CHECK(v3 == 0.0f);
+  CHECK(cached_bf16_builds() == b0 + 3);
+  CHECK_THROWS_WITH_AS(parse_compute_dtype("float16", "--dtype"), doctest::Contains("--dtype must be float32 or bfloat16, got \"float16\""), Error);
+}
