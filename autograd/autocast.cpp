@@ -38,6 +38,20 @@ Tensor to_bf16(const Tensor& x) {
   return out;
 }
 
+Tensor round_to_bf16(const Tensor& x) {
+  if (x.device() != Device::CPU || x.dtype() != DType::Float32)
+    fail(std::string("round_to_bf16: expected a float32 CPU tensor, got ") + dtype_name(x.dtype()) + " on " +
+         device_name(x.device()));
+  Tensor c = x.contiguous();
+  Tensor out = empty(c.shape());
+  const int64_t n = c.numel();
+  const float* src = c.data<float>();
+  float* dst = out.data<float>();
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; ++i) dst[i] = bf16_bits_to_float(float_to_bf16_bits(src[i]));
+  return out;
+}
+
 namespace {
 
 struct CacheEntry {
@@ -45,6 +59,7 @@ struct CacheEntry {
   uint64_t version;
   int64_t offset;
   Shape shape, strides;
+  bool widened;  // round_to_bf16 (float32) rather than to_bf16 (bfloat16)
   Tensor copy;
 };
 std::mutex g_mu;
@@ -53,7 +68,7 @@ int64_t g_builds = 0;
 
 }  // namespace
 
-Tensor cached_bf16(const Tensor& w) {
+static Tensor cached(const Tensor& w, bool widened) {
   const std::shared_ptr<Storage>& st = w.impl()->storage;
   std::lock_guard<std::mutex> lock(g_mu);
   auto& entries = g_cache[st.get()];
@@ -63,15 +78,15 @@ Tensor cached_bf16(const Tensor& w) {
       it = entries.erase(it);
       continue;
     }
-    if (it->offset == w.offset() && it->shape == w.shape() && it->strides == w.strides()) {
+    if (it->widened == widened && it->offset == w.offset() && it->shape == w.shape() && it->strides == w.strides()) {
       if (it->version == st->version) return it->copy;
       it = entries.erase(it);  // written since: rebuild below
       continue;
     }
     ++it;
   }
-  Tensor copy = to_bf16(w);
-  entries.push_back({st, st->version, w.offset(), w.shape(), w.strides(), copy});
+  Tensor copy = widened ? round_to_bf16(w) : to_bf16(w);
+  entries.push_back({st, st->version, w.offset(), w.shape(), w.strides(), widened, copy});
   ++g_builds;
   // drop entries of storages that are gone (a model freed), so the cache does not grow
   for (auto it = g_cache.begin(); it != g_cache.end();) {
@@ -81,6 +96,9 @@ Tensor cached_bf16(const Tensor& w) {
   }
   return copy;
 }
+
+Tensor cached_bf16(const Tensor& w) { return cached(w, false); }
+Tensor cached_bf16_f32(const Tensor& w) { return cached(w, true); }
 
 int64_t cached_bf16_builds() {
   std::lock_guard<std::mutex> lock(g_mu);

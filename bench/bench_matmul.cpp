@@ -18,6 +18,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "autograd/autocast.h"
+#include "ops/cpu/gemm_bf16.h"
 #include "ops/ops.h"
 
 using namespace bertlab;
@@ -125,6 +127,40 @@ void BM_bertlab_linear(benchmark::State& st) {
 
 }  // namespace
 
+// The bf16 GEMM (ops/cpu/gemm_bf16.h, the kernel BERTLAB_BF16_GEMM picks) on bfloat16
+// operands already in memory, float32 output, at the same shapes: against BM_cblas_sgemm.
+void BM_gemm_bf16(benchmark::State& st) {
+  const Shape3 s = kShapes[st.range(0)];
+  Generator g(1);
+  Tensor a = randn({s.batch, s.M, s.K}, g).to(DType::BFloat16), b = randn({s.batch, s.K, s.N}, g).to(DType::BFloat16);
+  Tensor c = zeros({s.batch, s.M, s.N});
+  for (auto _ : st) {
+    cpu::gemm_bf16(false, false, s.M, s.N, s.K, 1.0, a.data<bertlab::bfloat16>(), s.K, s.M * s.K, b.data<bertlab::bfloat16>(), s.N,
+                   s.K * s.N, 0.0, c.data<float>(), s.N, s.M * s.N, s.batch);
+    benchmark::DoNotOptimize(c.data<float>());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, s);
+  st.SetLabel(std::string("bf16 kernel ") + cpu::bf16_gemm_name(cpu::bf16_gemm_kernel()) + ", " +
+              std::to_string(s.batch) + "x" + std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K));
+}
+
+// linear under bfloat16 autocast (float32 input rounded per call, weight cached): against
+// BM_bertlab_linear in float32.
+void BM_bertlab_linear_bf16(benchmark::State& st) {
+  const Shape3 s = kShapes[st.range(0)];
+  Generator g(1);
+  Tensor x = randn({s.M, s.K}, g), w = randn({s.N, s.K}, g), bias = randn({s.N}, g);
+  AutocastGuard ac(DType::BFloat16);
+  for (auto _ : st) {
+    Tensor y = linear(x, w, bias);
+    benchmark::DoNotOptimize(y.raw_data());
+  }
+  set_counters(st, s);
+}
+
+BENCHMARK(BM_gemm_bf16)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_bertlab_linear_bf16)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_cblas_sgemm)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_cblas_sgemm_new_output)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_bertlab_matmul)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond)->UseRealTime();

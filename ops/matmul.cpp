@@ -17,7 +17,6 @@
 #include "cuda/gemm.h"
 #include "ops/check.h"
 #include "ops/cpu/gemm.h"
-#include "ops/cpu/gemm_bf16.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
 
@@ -146,11 +145,40 @@ static void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, doubl
   }
 }
 
+// Under bfloat16 autocast a matmul of float32 CPU tensors is
+//   grad_to_bf16(matmul(round_bf16(a), round_bf16(b)))
+// round_bf16 rounds its input to bfloat16 values (kept in float32) and passes the gradient
+// through unchanged, as a cast does; grad_to_bf16 is the identity whose backward rounds the
+// incoming gradient. So the forward multiplies bfloat16 operands with float32 sums, and the
+// backward's products (dy b^T, a^T dy) take bfloat16 operands too, with float32 results.
+static Tensor round_bf16(const Tensor& x) {
+  Tensor y;
+  {
+    NoGradGuard ng;
+    y = round_to_bf16(x.detach());
+  }
+  return record("autocast_round_bf16", y, {x}, [](const Tensor& dy, Grads& g) { g.add(0, dy); });
+}
+static Tensor grad_to_bf16(const Tensor& x) {
+  return record("autocast_grad_to_bf16", x.detach(), {x}, [](const Tensor& dy, Grads& g) {
+    NoGradGuard ng;
+    g.add(0, round_to_bf16(dy));
+  });
+}
+
 Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
   check_float("matmul", a_in, "first operand");
   check_float("matmul", b_in, "second operand");
   check_same_device("matmul", a_in, b_in);
   check_same_dtype("matmul", a_in, b_in);
+  if (autocast_dtype() == DType::BFloat16 && a_in.dtype() == DType::Float32) {
+    if (a_in.device() != Device::CPU)
+      fail("matmul: bfloat16 autocast runs on the CPU only in this version, got operands on " +
+           std::string(device_name(a_in.device())));
+    Tensor a = round_bf16(a_in), b = round_bf16(b_in);
+    AutocastGuard off(DType::Float32);  // the product of the rounded operands, in float32
+    return grad_to_bf16(matmul(a, b, alpha));
+  }
   if (a_in.dim() == 0 || b_in.dim() == 0)
     fail("matmul: both operands need at least one dimension, got " + describe(a_in) + " and " + describe(b_in));
   // NumPy promotion of vectors
@@ -179,6 +207,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
   if (out != so) y = make_view(y, out, contiguous_strides(out), y.offset());
   return record("matmul", y, {a_in, b_in},
                 [a = a.detach(), b = b.detach(), so, sa_in = a_in.shape(), sb_in = b_in.shape(), alpha](const Tensor& dy, Grads& g) {
+                  AutocastGuard off(DType::Float32);  // (a bfloat16 product's operands are rounded already)
                   Tensor d = reshape(dy, so);
                   if (g.needs(0)) g.add(0, reshape(sum_to(matmul(d, transpose(b, -1, -2), alpha), a.shape()), sa_in));
                   if (g.needs(1)) g.add(1, reshape(sum_to(matmul(transpose(a, -1, -2), d, alpha), b.shape()), sb_in));
@@ -186,37 +215,39 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
 }
 
 // linear under bfloat16 autocast (autograd/autocast.h): x and W rounded to bfloat16 (W's copy
-// cached), y = x W^T in the bf16 GEMM with float32 accumulation, + b in float32. Backward:
-// dx = dy W and dW = dy^T x with dy rounded to bfloat16 as well, results in float32.
+// cached), y = x W^T with float32 sums, + b in float32. Backward: dx = dy W and dW = dy^T x
+// with dy rounded to bfloat16 as well, results in float32.
+//
+// The bf16 GEMM kernel here is fp32 (ops/cpu/gemm_bf16.h): the operands are rounded but kept in
+// float32 (round_to_bf16; the weight's rounded copy cached) and multiplied by OpenBLAS, the same
+// values and sums as widening bfloat16 operands on every call, without the per-call widening
+// of the weight. Kernels with bfloat16 instructions (AMX, AVX512-BF16) will take the bfloat16
+// copies (cached_bf16) here instead.
 static Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& bias, const Shape& out_shape) {
   const int64_t in = w.size(1), out_f = w.size(0);
-  Tensor xb, wb, y;
+  Tensor xr, wr, y;
   {
     NoGradGuard ng;
-    xb = to_bf16(reshape(x.detach(), {-1, in}));
-    wb = cached_bf16(w.detach());
-    const int64_t rows = xb.size(0);
+    xr = round_to_bf16(reshape(x.detach(), {-1, in}));
+    wr = cached_bf16_f32(w.detach());
+    const int64_t rows = xr.size(0);
     y = empty({rows, out_f});
     if (bias.defined()) copy_(y, expand(bias.detach(), {rows, out_f}));
-    cpu::gemm_bf16(false, true, rows, out_f, in, 1.0, xb.data<bfloat16>(), in, 0, wb.data<bfloat16>(), in, 0,
-                   bias.defined() ? 1.0 : 0.0, y.data<float>(), out_f, 0, 1);
+    gemm_into(y, xr, transpose(wr, 0, 1), bias.defined() ? 1.0 : 0.0);
   }
   y = make_view(y, out_shape, contiguous_strides(out_shape), y.offset());
-  return record("linear", y, {x, w, bias}, [xb, wb, xs = x.shape()](const Tensor& dy, Grads& g) {
-    const int64_t rows = xb.size(0), in = xb.size(1), out_f = wb.size(0);
-    Tensor d2 = reshape(dy, {-1, out_f});
+  return record("linear", y, {x, w, bias}, [xr, wr, xs = x.shape()](const Tensor& dy, Grads& g) {
+    Tensor d2 = reshape(dy, {-1, wr.size(0)});
     if (g.needs(0) || g.needs(1)) {
-      Tensor db = to_bf16(d2);
-      if (g.needs(0)) {  // dx = dy W: (rows, out) x (out, in)
-        Tensor dx = empty({rows, in});
-        cpu::gemm_bf16(false, false, rows, in, out_f, 1.0, db.data<bfloat16>(), out_f, 0, wb.data<bfloat16>(), in,
-                       0, 0.0, dx.data<float>(), in, 0, 1);
+      Tensor dr = round_to_bf16(d2);
+      if (g.needs(0)) {  // dx = dy W
+        Tensor dx = empty({dr.size(0), wr.size(1)});
+        gemm_into(dx, dr, wr, 0.0);
         g.add(0, reshape(dx, xs));
       }
-      if (g.needs(1)) {  // dW = dy^T x: (out, rows) x (rows, in)
-        Tensor dw = empty({out_f, in});
-        cpu::gemm_bf16(true, false, out_f, in, rows, 1.0, db.data<bfloat16>(), out_f, 0, xb.data<bfloat16>(), in,
-                       0, 0.0, dw.data<float>(), in, 0, 1);
+      if (g.needs(1)) {  // dW = dy^T x
+        Tensor dw = empty(wr.shape());
+        gemm_into(dw, transpose(dr, 0, 1), xr, 0.0);
         g.add(1, dw);
       }
     }

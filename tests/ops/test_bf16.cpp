@@ -358,5 +358,56 @@ TEST_CASE("autocast's bfloat16 weight copies are made once and rebuilt after the
   { NoGradGuard ng; copy_(w, zeros({5, 8})); }
   for (float v3 : linear(x, w, Tensor()).tolist<float>()) CHECK(v3 == 0.0f);
   CHECK(cached_bf16_builds() == b0 + 3);
+  // the bfloat16-storage form is cached the same way (apart from the float32 form)
+  Tensor wb = cached_bf16(w.detach());
+  CHECK(wb.dtype() == DType::BFloat16);
+  CHECK(cached_bf16(w.detach()).raw_data() == wb.raw_data());
+  CHECK(cached_bf16_builds() == b0 + 4);
+  CHECK(round_to_bf16(w.detach()).tolist<float>() == wb.tolist<float>());
   CHECK_THROWS_WITH_AS(parse_compute_dtype("float16", "--dtype"), doctest::Contains("--dtype must be float32 or bfloat16, got \"float16\""), Error);
+}
+
+TEST_CASE("matmul under bfloat16 autocast (attention's scores and context): bf16 operands, float32 sums") {
+  Generator g(8);
+  // (B,H,T,D) views of (B,T,H,D) tensors, as attention reads them
+  Tensor q = randn({2, 5, 3, 4}, g).set_requires_grad(), k = randn({2, 5, 3, 4}, g).set_requires_grad();
+  Tensor dy = randn({2, 3, 5, 5}, g);
+  Tensor y;
+  {
+    AutocastGuard ac(DType::BFloat16);
+    y = matmul(permute(q, {0, 2, 1, 3}), transpose(permute(k, {0, 2, 1, 3}), -1, -2), 0.5);
+    sum(mul(y, dy)).backward();  // backward inside the guard, as the CLI's training runs it
+  }
+  REQUIRE(y.shape() == Shape{2, 3, 5, 5});
+  const std::vector<double> qr = rounded(q), kr = rounded(k), dyr = rounded(dy);
+  const std::vector<float> yv = y.tolist<float>(), dq = q.grad().tolist<float>(), dk = k.grad().tolist<float>();
+  auto at = [](int64_t b, int64_t t, int64_t h, int64_t d) { return ((b * 5 + t) * 3 + h) * 4 + d; };
+  const double u = 0x1p-24;
+  for (int64_t b = 0; b < 2; ++b)
+    for (int64_t h = 0; h < 3; ++h)
+      for (int64_t i = 0; i < 5; ++i) {
+        for (int64_t j = 0; j < 5; ++j) {  // y = 0.5 q k^T
+          double s = 0, sa = 0;
+          for (int64_t d = 0; d < 4; ++d) {
+            s += 0.5 * qr[at(b, i, h, d)] * kr[at(b, j, h, d)];
+            sa += std::fabs(0.5 * qr[at(b, i, h, d)] * kr[at(b, j, h, d)]);
+          }
+          CHECK(std::fabs(yv[((b * 3 + h) * 5 + i) * 5 + j] - s) <= 6 * u * sa);
+        }
+        for (int64_t d = 0; d < 4; ++d) {  // dq = 0.5 dy k, from the rounded dy
+          double s = 0, sa = 0;
+          for (int64_t j = 0; j < 5; ++j) {
+            s += 0.5 * dyr[((b * 3 + h) * 5 + i) * 5 + j] * kr[at(b, j, h, d)];
+            sa += std::fabs(0.5 * dyr[((b * 3 + h) * 5 + i) * 5 + j] * kr[at(b, j, h, d)]);
+          }
+          CHECK(std::fabs(dq[at(b, i, h, d)] - s) <= 7 * u * sa);
+        }
+      }
+  // dk against the float32 product, loosely (its own bound is as above)
+  Tensor q32 = q.detach().clone().set_requires_grad(), k32 = k.detach().clone().set_requires_grad();
+  Tensor y32 = matmul(permute(q32, {0, 2, 1, 3}), transpose(permute(k32, {0, 2, 1, 3}), -1, -2), 0.5);
+  sum(mul(y32, dy)).backward();
+  CHECK(cosine(dk, k32.grad().tolist<float>()) > 0.999);
+  CHECK(cosine(yv, y32.tolist<float>()) > 0.999);
+  CHECK(yv != y32.tolist<float>());
 }

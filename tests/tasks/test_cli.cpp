@@ -547,3 +547,53 @@ TEST_CASE("eval classify|ner|qa --predictions write TSV, CoNLL and SQuAD's predi
       }
   CHECK(pj.size() == ids);
 }
+
+TEST_CASE("--dtype bfloat16: finetune, eval and predict run the GEMMs in bfloat16; close to float32; bad values refused") {
+  TempDir t("cli-bf16");
+  testing::make_tiny_model(t / "base", -1);
+  const std::string D = "tests/data/tasks/";
+  Result r = run("finetune classify --dtype bfloat16 --model " + t / "base" + " --train " + D + "sst2_train.tsv --dev " + D +
+                 "sst2_dev.tsv --label-names negative,positive --epochs 1 --batch-size 16 --lr 1e-3 --no-progress --json --out " +
+                 t / "run");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  // the run's saved flags say it computed in bfloat16 (a --resume must give the same)
+  int states = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(t / "run"))
+    if (f.path().filename() == "trainer_state.json") {
+      auto state = json::parse(bert::read_file(f.path().string()));
+      CHECK(state["extra"]["flags"]["--dtype"] == "bfloat16");
+      ++states;
+    }
+  CHECK(states >= 1);
+
+  Result e32 = run("eval classify --model " + t / "run/best" + " --data " + D + "sst2_dev.tsv --json");
+  Result e16 = run("eval classify --dtype bfloat16 --model " + t / "run/best" + " --data " + D + "sst2_dev.tsv --json");
+  REQUIRE_MESSAGE(e32.status == 0, e32.out);
+  REQUIRE_MESSAGE(e16.status == 0, e16.out);
+  const double a32 = json::parse(e32.out)["accuracy"].get<double>(), a16 = json::parse(e16.out)["accuracy"].get<double>();
+  CHECK(std::fabs(a32 - a16) <= 0.05);
+
+  const std::string texts = " \"a gorgeous film\" \"a dull film\" \"it was fine\"";
+  Result p32 = run("predict sentiment --json --model " + t / "run/best" + texts);
+  Result p16 = run("predict sentiment --json --dtype bfloat16 --model " + t / "run/best" + texts);
+  REQUIRE_MESSAGE(p16.status == 0, p16.out);
+  auto j32 = json_lines(p32.out), j16 = json_lines(p16.out);
+  REQUIRE(j32.size() == 3);
+  REQUIRE(j16.size() == 3);
+  bool any_differs = false;
+  for (int i = 0; i < 3; ++i) {
+    const double s32 = j32[i]["label"] == "positive" ? j32[i]["score"].get<double>() : 1 - j32[i]["score"].get<double>();
+    const double s16 = j16[i]["label"] == "positive" ? j16[i]["score"].get<double>() : 1 - j16[i]["score"].get<double>();
+    CHECK(std::fabs(s32 - s16) <= 0.01);
+    any_differs = any_differs || s32 != s16;
+  }
+  CHECK(any_differs);  // bfloat16 rounding happened
+
+  Result bad = run("predict sentiment --dtype float16 --model " + t / "run/best" + " hi");
+  CHECK(bad.status == 2);
+  CHECK(bad.out.find("--dtype") != std::string::npos);
+  CHECK(bad.out.find("float32 or bfloat16") != std::string::npos);
+  Result gpu = run("embed --dtype bfloat16 --device cuda --model " + t / "run/best" + " hi");
+  CHECK(gpu.status == 1);
+  CHECK(gpu.out.find("bfloat16 runs on the CPU only") != std::string::npos);
+}
