@@ -185,7 +185,12 @@ std::vector<QaFeature> qa_features(const tokenizer::BertTokenizer& tok, const st
           if (ts > te || !((int64_t)off[(size_t)ts].first <= start_char && (int64_t)off[(size_t)te].second >= end_char)) {
             f.start_position = f.end_position = 0;  // [CLS]
           } else {
-            while (ts < (int64_t)w.size() && (int64_t)off[(size_t)ts].first <= start_char) ++ts;
+            // run_qa.py walks on while offsets start at or before the answer, past the context's
+            // last token into [SEP] (offsets 0-0) when the answer lies inside that last token (a
+            // long word that became one [UNK]), giving start > end; the walk stops at the
+            // context's last token here, so start is that token (found by fuzz_squad).
+            const int64_t last = te;
+            while (ts <= last && (int64_t)off[(size_t)ts].first <= start_char) ++ts;
             f.start_position = ts - 1;
             while ((int64_t)off[(size_t)te].second >= end_char) --te;
             f.end_position = te + 1;
