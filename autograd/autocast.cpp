@@ -1,6 +1,7 @@
 // autograd/autocast.cpp — see autocast.h.
 #include "autograd/autocast.h"
 
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -59,7 +60,7 @@ struct CacheEntry {
   uint64_t version;
   int64_t offset;
   Shape shape, strides;
-  bool widened;  // round_to_bf16 (float32) rather than to_bf16 (bfloat16)
+  int kind;  // which derived form (cached_derived's `kind`)
   Tensor copy;
 };
 std::mutex g_mu;
@@ -68,7 +69,7 @@ int64_t g_builds = 0;
 
 }  // namespace
 
-static Tensor cached(const Tensor& w, bool widened) {
+Tensor cached_derived(const Tensor& w, int kind, const std::function<Tensor()>& make) {
   const std::shared_ptr<Storage>& st = w.impl()->storage;
   std::lock_guard<std::mutex> lock(g_mu);
   auto& entries = g_cache[st.get()];
@@ -78,15 +79,15 @@ static Tensor cached(const Tensor& w, bool widened) {
       it = entries.erase(it);
       continue;
     }
-    if (it->widened == widened && it->offset == w.offset() && it->shape == w.shape() && it->strides == w.strides()) {
+    if (it->kind == kind && it->offset == w.offset() && it->shape == w.shape() && it->strides == w.strides()) {
       if (it->version == st->version) return it->copy;
       it = entries.erase(it);  // written since: rebuild below
       continue;
     }
     ++it;
   }
-  Tensor copy = widened ? round_to_bf16(w) : to_bf16(w);
-  entries.push_back({st, st->version, w.offset(), w.shape(), w.strides(), widened, copy});
+  Tensor copy = make();
+  entries.push_back({st, st->version, w.offset(), w.shape(), w.strides(), kind, copy});
   ++g_builds;
   // drop entries of storages that are gone (a model freed), so the cache does not grow
   for (auto it = g_cache.begin(); it != g_cache.end();) {
@@ -97,8 +98,8 @@ static Tensor cached(const Tensor& w, bool widened) {
   return copy;
 }
 
-Tensor cached_bf16(const Tensor& w) { return cached(w, false); }
-Tensor cached_bf16_f32(const Tensor& w) { return cached(w, true); }
+Tensor cached_bf16(const Tensor& w) { return cached_derived(w, kCachedBf16, [&] { return to_bf16(w); }); }
+Tensor cached_bf16_f32(const Tensor& w) { return cached_derived(w, kCachedBf16AsF32, [&] { return round_to_bf16(w); }); }
 
 int64_t cached_bf16_builds() {
   std::lock_guard<std::mutex> lock(g_mu);

@@ -19,6 +19,8 @@
 // weight once per model and training once per step, not once per call.
 #pragma once
 
+#include <functional>
+
 #include "autograd/tensor.h"
 
 namespace bertlab {
@@ -56,7 +58,12 @@ Tensor round_to_bf16(const Tensor& x);
 // round_to_bf16(w) the same way (the fp32 kernel's "packed" form of the weight).
 Tensor cached_bf16(const Tensor& w);
 Tensor cached_bf16_f32(const Tensor& w);
-// How many copies cached_bf16 made (tests check that a forward makes none the second time).
+// The cache itself, for any form derived from a weight: returns the cached tensor for (w's
+// storage, offset, shape, strides, kind) if w's storage has not been written since it was made,
+// else make()'s result, cached. Kinds below 16 are this file's; ops use their own.
+constexpr int kCachedBf16 = 0, kCachedBf16AsF32 = 1;
+Tensor cached_derived(const Tensor& w, int kind, const std::function<Tensor()>& make);
+// How many copies the cache made (tests check that a forward makes none the second time).
 int64_t cached_bf16_builds();
 void clear_bf16_cache();
 

@@ -4,10 +4,16 @@
 // same shapes with the same threads and prints the ratios.
 //
 //   ./build/bench/bench_bert --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//
+// BERTLAB_BENCH_DTYPE=bfloat16 runs every benchmark under bfloat16 autocast (autograd/autocast.h),
+// as `--dtype bfloat16` does; the default is float32.
 #include <benchmark/benchmark.h>
+
+#include <cstdlib>
 
 #include "autograd/openmp_env.h"
 
+#include "autograd/autocast.h"
 #include "autograd/graph.h"
 #include "bert/heads.h"
 #include "nn/optim.h"
@@ -18,6 +24,11 @@ using namespace bertlab::bert;
 
 namespace {
 
+DType bench_dtype() {
+  const char* v = std::getenv("BERTLAB_BENCH_DTYPE");
+  return parse_compute_dtype(v ? v : "float32", "BERTLAB_BENCH_DTYPE");
+}
+
 BertInputs random_batch(int64_t B, int64_t T, int64_t vocab, Generator& g) {
   BertInputs in;
   in.input_ids = randint({B, T}, g, 0, vocab);
@@ -27,6 +38,7 @@ BertInputs random_batch(int64_t B, int64_t T, int64_t vocab, Generator& g) {
 }
 
 void BM_bert_base_forward(benchmark::State& st) {
+  AutocastGuard ac(bench_dtype());
   const int64_t B = st.range(0), T = 128;
   BertConfig c = BertConfig::preset("bert-base");
   Generator g(0);
@@ -47,6 +59,7 @@ void BM_bert_base_forward(benchmark::State& st) {
 // FFN in, FFN out), with the model's own weights and bias, at B*128 rows: the share of a forward
 // pass that is OpenBLAS's, to set beside the same GEMMs in PyTorch (tools/bench_vs_torch.py).
 void BM_bert_base_linears(benchmark::State& st) {
+  AutocastGuard ac(bench_dtype());
   const int64_t B = st.range(0), T = 128;
   BertConfig c = BertConfig::preset("bert-base");
   Generator g(0);
@@ -75,6 +88,7 @@ void BM_bert_base_linears(benchmark::State& st) {
 }
 
 void BM_bert_mini_train_step(benchmark::State& st) {
+  AutocastGuard ac(bench_dtype());
   const int64_t B = 32, T = 128;
   BertConfig c = BertConfig::preset("bert-mini");
   Generator g(0);

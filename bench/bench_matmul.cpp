@@ -20,6 +20,7 @@
 
 #include "autograd/autocast.h"
 #include "ops/cpu/gemm_bf16.h"
+#include "ops/cpu/gemm_packed.h"
 #include "ops/ops.h"
 
 using namespace bertlab;
@@ -159,6 +160,34 @@ void BM_bertlab_linear_bf16(benchmark::State& st) {
   set_counters(st, s);
 }
 
+// x W^T as linear computes it (W is [out, in]): OpenBLAS (B transposed) against the packed
+// kernel (ops/cpu/gemm_packed.h) with W packed once, outside the loop.
+void BM_sgemm_xWt(benchmark::State& st) {
+  const Shape3 s = kShapes[st.range(0)];
+  Generator g(1);
+  Tensor x = randn({s.M, s.K}, g), w = randn({s.N, s.K}, g), c = zeros({s.M, s.N});
+  for (auto _ : st) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.M, s.N, s.K, 1.0f, x.data<float>(), s.K, w.data<float>(),
+                s.K, 0.0f, c.data<float>(), s.N);
+    benchmark::DoNotOptimize(c.data<float>());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, s);
+}
+void BM_packed_xWt(benchmark::State& st) {
+  const Shape3 s = kShapes[st.range(0)];
+  Generator g(1);
+  Tensor x = randn({s.M, s.K}, g), w = randn({s.N, s.K}, g), c = zeros({s.M, s.N});
+  Tensor packed = cpu::pack_weight(w.data<float>(), s.N, s.K, s.K);
+  for (auto _ : st) {
+    cpu::gemm_packed(s.M, s.N, s.K, x.data<float>(), s.K, packed, 0.0f, c.data<float>(), s.N);
+    benchmark::DoNotOptimize(c.data<float>());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, s);
+}
+BENCHMARK(BM_sgemm_xWt)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_packed_xWt)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_gemm_bf16)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_bertlab_linear_bf16)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_cblas_sgemm)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond)->UseRealTime();

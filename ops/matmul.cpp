@@ -17,6 +17,7 @@
 #include "cuda/gemm.h"
 #include "ops/check.h"
 #include "ops/cpu/gemm.h"
+#include "ops/cpu/gemm_packed.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
 
@@ -214,6 +215,26 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
                 });
 }
 
+// The forward product of linear through the packed kernel (ops/cpu/gemm_packed.h) when it is
+// on: y (rows x out, dense; holding the bias when beta1) (+)= x2 W^T, with W's packed form
+// cached like autocast's copies (rebuilt when W is written: once per model for inference,
+// once per optimizer step in training). `rounded`: pack W's bfloat16-rounded values.
+// Returns false (nothing done) where the kernel does not apply.
+constexpr int kCachedPacked = 16, kCachedPackedBf16 = 17;
+static bool linear_forward_packed(const Tensor& y, const Tensor& x2, const Tensor& w, bool beta1, bool rounded) {
+  if (!cpu::packed_gemm_enabled() || y.device() != Device::CPU || x2.dtype() != DType::Float32 ||
+      w.strides()[1] != 1 || x2.strides()[1] != 1)
+    return false;
+  const int64_t out_f = w.size(0), in = w.size(1);
+  Tensor packed = cached_derived(w, rounded ? kCachedPackedBf16 : kCachedPacked, [&] {
+    Tensor src = rounded ? round_to_bf16(w) : w;
+    return cpu::pack_weight(src.data<float>(), out_f, in, src.strides()[0]);
+  });
+  cpu::gemm_packed(x2.size(0), out_f, in, x2.data<float>(), std::max<int64_t>(x2.strides()[0], in), packed,
+                   beta1 ? 1.0f : 0.0f, y.data<float>(), out_f);
+  return true;
+}
+
 // linear under bfloat16 autocast (autograd/autocast.h): x and W rounded to bfloat16 (W's copy
 // cached), y = x W^T with float32 sums, + b in float32. Backward: dx = dy W and dW = dy^T x
 // with dy rounded to bfloat16 as well, results in float32.
@@ -225,15 +246,18 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
 // copies (cached_bf16) here instead.
 static Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& bias, const Shape& out_shape) {
   const int64_t in = w.size(1), out_f = w.size(0);
+  const bool need_grad = grad_enabled() && (x.requires_grad() || w.requires_grad() || (bias.defined() && bias.requires_grad()));
   Tensor xr, wr, y;
   {
     NoGradGuard ng;
     xr = round_to_bf16(reshape(x.detach(), {-1, in}));
-    wr = cached_bf16_f32(w.detach());
     const int64_t rows = xr.size(0);
     y = empty({rows, out_f});
     if (bias.defined()) copy_(y, expand(bias.detach(), {rows, out_f}));
-    gemm_into(y, xr, transpose(wr, 0, 1), bias.defined() ? 1.0 : 0.0);
+    const bool packed = linear_forward_packed(y, xr, w.detach(), bias.defined(), true);
+    // the rounded float32 weight: for the product when the packed kernel does not apply, and for backward
+    if (!packed || need_grad) wr = cached_bf16_f32(w.detach());
+    if (!packed) gemm_into(y, xr, transpose(wr, 0, 1), bias.defined() ? 1.0 : 0.0);
   }
   y = make_view(y, out_shape, contiguous_strides(out_shape), y.offset());
   return record("linear", y, {x, w, bias}, [xr, wr, xs = x.shape()](const Tensor& dy, Grads& g) {
@@ -287,7 +311,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
     const int64_t rows = x2.size(0);
     y = empty({rows, out_f}, x.dtype(), x.device());
     if (bias.defined()) copy_(y, expand(bias.detach(), {rows, out_f}));
-    gemm_into(y, x2, transpose(w.detach(), 0, 1), bias.defined() ? 1.0 : 0.0);  // x W^T (+ b)
+    if (!linear_forward_packed(y, x2, w.detach(), bias.defined(), false))
+      gemm_into(y, x2, transpose(w.detach(), 0, 1), bias.defined() ? 1.0 : 0.0);  // x W^T (+ b)
   }
   y = make_view(y, out_shape, contiguous_strides(out_shape), y.offset());
   return record("linear", y, {x, w, bias}, [x2, w = w.detach(), xs = x.shape()](const Tensor& dy, Grads& g) {

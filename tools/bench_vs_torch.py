@@ -15,8 +15,12 @@ seconds: on a machine shared with other jobs this is the robust measure for --th
 (a descheduled process accrues wall time but not CPU time). With several threads only wall
 time is meaningful (the other threads' work is not counted), so use it on an idle machine.
 
+With --dtype bfloat16: bertlab under bfloat16 autocast (BERTLAB_BENCH_DTYPE) against PyTorch under
+torch.autocast("cpu", dtype=torch.bfloat16) and PyTorch in float32, the ratio taken to the
+faster PyTorch figure (on a CPU without bfloat16 instructions its autocast is the slower one).
+
 Run:  tools/setup_torch_venv.sh && ninja -C build bench/bench_bert &&
-      tools/.venv-torch/bin/python tools/bench_vs_torch.py [--threads 2] [--reps 5]
+      tools/.venv-torch/bin/python tools/bench_vs_torch.py [--threads 2] [--reps 5] [--dtype bfloat16]
 """
 import argparse
 import json
@@ -29,9 +33,12 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def run_bertlab(threads, reps, cpu):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), BERTLAB_NO_REEXEC="1")
-    out = subprocess.run([str(ROOT / "build/bench/bench_bert"), "--benchmark_format=json",
+BUILD = "build"
+
+
+def run_bertlab(threads, reps, cpu, dtype="float32"):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), BERTLAB_NO_REEXEC="1", BERTLAB_BENCH_DTYPE=dtype)
+    out = subprocess.run([str(ROOT / BUILD / "bench/bench_bert"), "--benchmark_format=json",
                           f"--benchmark_repetitions={reps}", "--benchmark_report_aggregates_only=true",
                           "--benchmark_min_time=2"],
                          env=env, check=True, capture_output=True, text=True).stdout
@@ -62,10 +69,14 @@ def time_torch(fn, reps, min_time=2.0):
     return statistics.median(meds)
 
 
-def run_torch(threads, reps):
+def run_torch(threads, reps, dtype="float32"):
+    import contextlib
     import torch
     from transformers import BertConfig, BertForMaskedLM, BertModel
     torch.set_num_threads(threads)
+    # bfloat16: torch.autocast on the CPU, as a user would (weights stay float32 and are cast
+    # on every call)
+    amp = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if dtype == "bfloat16" else contextlib.nullcontext
     torch.manual_seed(0)
     res = {}
     base = BertModel(BertConfig()).eval()
@@ -75,7 +86,7 @@ def run_torch(threads, reps):
         types = torch.zeros(b, 128, dtype=torch.long)
 
         def fwd():
-            with torch.no_grad():
+            with torch.no_grad(), amp():
                 base(input_ids=ids, attention_mask=mask, token_type_ids=types)
         res[f"BM_bert_base_forward/{b}/real_time"] = time_torch(fwd, reps)
         # the encoder's 72 GEMMs alone (query, key, value, attention output, FFN in, FFN out),
@@ -85,7 +96,7 @@ def run_torch(threads, reps):
         x768, x3072 = torch.randn(b * 128, 768), torch.randn(b * 128, 3072)
 
         def gemms():
-            with torch.no_grad():
+            with torch.no_grad(), amp():
                 for m in linears:
                     m(x768 if m.in_features == 768 else x3072)
         res[f"BM_bert_base_linears/{b}/real_time"] = time_torch(gemms, reps)
@@ -104,7 +115,8 @@ def run_torch(threads, reps):
 
     def step():
         opt.zero_grad()
-        loss = mini(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels).loss
+        with amp():
+            loss = mini(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels).loss
         loss.backward()
         opt.step()
     res["BM_bert_mini_train_step/real_time"] = time_torch(step, reps, 3.0)
@@ -118,23 +130,38 @@ def main():
     ap.add_argument("--cpu-time", action="store_true", help="CPU time of the timing thread instead of wall time")
     ap.add_argument("--wait-policy", default="PASSIVE", choices=["PASSIVE", "ACTIVE"],
                     help="OMP_WAIT_POLICY for both sides (set before torch is imported)")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
+                    help="bfloat16: bertlab under autocast (--dtype bfloat16) against PyTorch under "
+                         "torch.autocast and against PyTorch in float32; the ratio is to the faster of the two")
+    ap.add_argument("--build-dir", default="build", help="the meson build folder with bench/bench_bert")
     a = ap.parse_args()
+    global BUILD
+    BUILD = a.build_dir
     os.environ["OMP_WAIT_POLICY"] = a.wait_policy
-    global CLOCK
+    global CLOCK  # noqa: PLW0603
     if a.cpu_time:
         CLOCK = time.thread_time
-    ours = run_bertlab(a.threads, a.reps, a.cpu_time)
-    theirs, version, attn = run_torch(a.threads, a.reps)
+    ours = run_bertlab(a.threads, a.reps, a.cpu_time, a.dtype)
+    theirs, version, attn = run_torch(a.threads, a.reps, a.dtype)
+    fp32 = run_torch(a.threads, a.reps)[0] if a.dtype == "bfloat16" else None
     print(f"threads {a.threads}, OMP_WAIT_POLICY={a.wait_policy}, medians of {a.reps} repetitions, "
           f"{'CPU' if a.cpu_time else 'wall-clock'} time; "
-          f"PyTorch {version} (attention: {attn})")
-    print(f"{'benchmark':38s} {'bertlab ms':>11s} {'PyTorch ms':>11s} {'ratio':>7s}")
+          f"PyTorch {version} (attention: {attn}); dtype {a.dtype}")
+    if fp32 is not None:
+        print(f"{'benchmark':38s} {'bertlab bf16':>12s} {'PyTorch bf16':>12s} {'PyTorch fp32':>12s} {'ratio':>7s}"
+              "  (to PyTorch's faster)")
+    else:
+        print(f"{'benchmark':38s} {'bertlab ms':>11s} {'PyTorch ms':>11s} {'ratio':>7s}")
     for k, label in [("BM_bert_base_forward/1/real_time", "bert-base forward 1x128"),
                      ("BM_bert_base_forward/8/real_time", "bert-base forward 8x128"),
                      ("BM_bert_base_linears/1/real_time", "  its 72 GEMMs alone, 1x128"),
                      ("BM_bert_base_linears/8/real_time", "  its 72 GEMMs alone, 8x128"),
                      ("BM_bert_mini_train_step/real_time", "bert-mini train step 32x128")]:
-        print(f"{label:38s} {ours[k]:11.1f} {theirs[k]:11.1f} {ours[k] / theirs[k]:7.2f}")
+        if fp32 is not None:
+            best = min(theirs[k], fp32[k])
+            print(f"{label:38s} {ours[k]:12.1f} {theirs[k]:12.1f} {fp32[k]:12.1f} {ours[k] / best:7.2f}")
+        else:
+            print(f"{label:38s} {ours[k]:11.1f} {theirs[k]:11.1f} {ours[k] / theirs[k]:7.2f}")
 
 
 if __name__ == "__main__":

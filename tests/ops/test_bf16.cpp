@@ -16,6 +16,7 @@
 #include "autograd/bfloat16.h"
 #include "ops/cpu/cpu_features.h"
 #include "ops/cpu/gemm_bf16.h"
+#include "ops/cpu/gemm_packed.h"
 #include "ops/ops.h"
 #include "ops/optim.h"
 
@@ -333,6 +334,10 @@ TEST_CASE("linear under bfloat16 autocast: bf16 operands, float32 sums, gradient
 }
 
 TEST_CASE("autocast's bfloat16 weight copies are made once and rebuilt after the weight changes") {
+  // counts the unpacked path's copies (the packed kernel caches its own form too:
+  // tests/ops/test_gemm_packed.cpp)
+  const bool packed_was = cpu::packed_gemm_enabled();
+  cpu::set_packed_gemm(false);
   clear_bf16_cache();
   Generator g(4);
   Tensor x = randn({4, 8}, g), w = randn({5, 8}, g).set_requires_grad();
@@ -364,6 +369,7 @@ TEST_CASE("autocast's bfloat16 weight copies are made once and rebuilt after the
   CHECK(cached_bf16(w.detach()).raw_data() == wb.raw_data());
   CHECK(cached_bf16_builds() == b0 + 4);
   CHECK(round_to_bf16(w.detach()).tolist<float>() == wb.tolist<float>());
+  cpu::set_packed_gemm(packed_was);
   CHECK_THROWS_WITH_AS(parse_compute_dtype("float16", "--dtype"), doctest::Contains("--dtype must be float32 or bfloat16, got \"float16\""), Error);
 }
 
