@@ -160,6 +160,69 @@ void BM_bertlab_linear_bf16(benchmark::State& st) {
   set_counters(st, s);
 }
 
+// The AMX peak of this machine (gemm_bf16.h: tile multiplies on registers only, every thread),
+// measured once; the bf16 GEMMs below report their share of it.
+double amx_peak() {
+  static const double p = cpu::amx_peak_gflops(0.3);
+  return p;
+}
+void BM_amx_peak(benchmark::State& st) {
+  if (!cpu::bf16_gemm_available(cpu::Bf16Gemm::Amx)) {
+    st.SkipWithError("no AMX-BF16 on this CPU");
+    return;
+  }
+  double g = 0;
+  for (auto _ : st) g = cpu::amx_peak_gflops(0.2);
+  st.counters["GFLOP/s"] = g;
+}
+
+// linear's bf16 forward product as autocast runs it: float32 x (rounded as packed) times the
+// weight packed once (pack_b_bf16, outside the loop), at BERT shapes and the issue's
+// 4096 x 768 x 3072 (M x N x K: the FFN down-projection of 32 sequences of 128 tokens) and its
+// transpose 4096 x 3072 x 768. Needs the amx or avx512_bf16 kernel.
+const Shape3 kLinearShapes[] = {{1, 128, 768, 768},   {1, 128, 3072, 768},  {1, 128, 768, 3072},
+                                {1, 1024, 3072, 768}, {1, 4096, 768, 3072}, {1, 4096, 3072, 768}};
+void BM_bf16_packed_xWt(benchmark::State& st) {
+  const Shape3 s = kLinearShapes[st.range(0)];
+  if (cpu::bf16_gemm_kernel() == cpu::Bf16Gemm::Fp32) {
+    st.SkipWithError("the bf16 kernel in use is fp32");
+    return;
+  }
+  Generator g(1);
+  Tensor x = randn({s.M, s.K}, g), w = randn({s.N, s.K}, g), c = zeros({s.M, s.N});
+  Tensor packed = cpu::pack_b_bf16(w.data<float>(), true, s.K, s.N, s.K);
+  const cpu::Bf16Operand a{x.data<float>(), false, false, s.K};
+  for (auto _ : st) {
+    cpu::gemm_bf16_packed(s.M, s.N, s.K, 1.0, a, packed, 0.0, c.data<float>(), s.N);
+    benchmark::DoNotOptimize(c.data<float>());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, s);
+  if (cpu::bf16_gemm_available(cpu::Bf16Gemm::Amx)) {
+    const double flops = 2.0 * s.M * s.N * s.K;
+    st.counters["share_of_amx_peak"] =
+        benchmark::Counter(flops * 1e-9 / amx_peak(), benchmark::Counter::kIsIterationInvariantRate);
+  }
+  st.SetLabel(std::string("bf16 kernel ") + cpu::bf16_gemm_name(cpu::bf16_gemm_kernel()) + ", " + std::to_string(s.M) +
+              "x" + std::to_string(s.N) + "x" + std::to_string(s.K));
+}
+// The same products in float32 through OpenBLAS (x W^T), for the ratio.
+void BM_sgemm_xWt_large(benchmark::State& st) {
+  const Shape3 s = kLinearShapes[st.range(0)];
+  Generator g(1);
+  Tensor x = randn({s.M, s.K}, g), w = randn({s.N, s.K}, g), c = zeros({s.M, s.N});
+  for (auto _ : st) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.M, s.N, s.K, 1.0f, x.data<float>(), s.K, w.data<float>(),
+                s.K, 0.0f, c.data<float>(), s.N);
+    benchmark::DoNotOptimize(c.data<float>());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, s);
+}
+BENCHMARK(BM_amx_peak)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(BM_bf16_packed_xWt)->DenseRange(0, 5)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_sgemm_xWt_large)->DenseRange(0, 5)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
 // x W^T as linear computes it (W is [out, in]): OpenBLAS (B transposed) against the packed
 // kernel (ops/cpu/gemm_packed.h) with W packed once, outside the loop.
 void BM_sgemm_xWt(benchmark::State& st) {

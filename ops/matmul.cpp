@@ -17,6 +17,7 @@
 #include "cuda/gemm.h"
 #include "ops/check.h"
 #include "ops/cpu/gemm.h"
+#include "ops/cpu/gemm_bf16.h"
 #include "ops/cpu/gemm_packed.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
@@ -100,7 +101,11 @@ static BlasMatrix blas_matrix(const Tensor& x, bool cpu, bool& batched) {
 
 // out (dense, (..., M, N)) = alpha * a @ b + beta * out, where a is (..., M, K) and b is
 // (..., K, N) with the same batch dimensions as out (broadcast views allowed).
-static void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, double beta, double alpha = 1.0) {
+//
+// bf16: the product of a's and b's values rounded to bfloat16, with float32 sums, by the bf16
+// GEMM (ops/cpu/gemm_bf16.h), which rounds float32 operands as it packs them (CPU only).
+static void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, double beta, double alpha = 1.0,
+                      bool bf16 = false) {
   const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
   int64_t batch = 1;
   for (int64_t i = 0; i < out.dim() - 2; ++i) batch *= out.shape()[i];
@@ -112,6 +117,18 @@ static void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, doubl
   const bool cpu = out.device() == Device::CPU;
   bool batched = false;
   BlasMatrix A = blas_matrix(a, cpu, batched), B = blas_matrix(b, cpu, batched);
+  if (bf16) {
+    if (!cpu || out.dtype() != DType::Float32) fail("matmul: the bfloat16 GEMM takes float32 CPU tensors");
+    if (batched) {
+      if (A.offsets.empty()) A.offsets = batch_offsets(A.t);
+      if (B.offsets.empty()) B.offsets = batch_offsets(B.t);
+    }
+    const bool off = batched;
+    cpu::Bf16Operand oa{A.t.data<float>(), false, A.trans, A.ld, A.batch_stride, off ? A.offsets.data() : nullptr};
+    cpu::Bf16Operand ob{B.t.data<float>(), false, B.trans, B.ld, B.batch_stride, off ? B.offsets.data() : nullptr};
+    cpu::gemm_bf16(M, N, K, alpha, oa, ob, beta, out.data<float>(), N, M * N, nullptr, batch);
+    return;
+  }
   if (!cpu && batched) {  // cuBLAS on a table of pointers: every batch dimension's own strides
     cuda::BatchStrides s;
     for (int64_t i = 0; i < out.dim() - 2; ++i) {
@@ -167,6 +184,8 @@ static Tensor grad_to_bf16(const Tensor& x) {
   });
 }
 
+static Tensor matmul_impl(const Tensor& a_in, const Tensor& b_in, double alpha, bool bf16);
+
 Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
   check_float("matmul", a_in, "first operand");
   check_float("matmul", b_in, "second operand");
@@ -176,10 +195,17 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
     if (a_in.device() != Device::CPU)
       fail("matmul: bfloat16 autocast runs on the CPU only in this version, got operands on " +
            std::string(device_name(a_in.device())));
+    // a kernel with bfloat16 instructions rounds as it packs; its backward's products too
+    if (cpu::bf16_gemm_kernel() != cpu::Bf16Gemm::Fp32) return matmul_impl(a_in, b_in, alpha, true);
     Tensor a = round_bf16(a_in), b = round_bf16(b_in);
     AutocastGuard off(DType::Float32);  // the product of the rounded operands, in float32
-    return grad_to_bf16(matmul(a, b, alpha));
+    return grad_to_bf16(matmul_impl(a, b, alpha, false));
   }
+  return matmul_impl(a_in, b_in, alpha, false);
+}
+
+// The product itself; bf16: operands (and in backward, the gradient) rounded to bfloat16.
+static Tensor matmul_impl(const Tensor& a_in, const Tensor& b_in, double alpha, bool bf16) {
   if (a_in.dim() == 0 || b_in.dim() == 0)
     fail("matmul: both operands need at least one dimension, got " + describe(a_in) + " and " + describe(b_in));
   // NumPy promotion of vectors
@@ -200,18 +226,18 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, double alpha) {
   {
     NoGradGuard ng;  // the views below are internal; the record is for the whole product
     y = empty(so, a.dtype(), a.device());
-    gemm_into(y, expand(a.detach(), sa), expand(b.detach(), sb), 0.0, alpha);
+    gemm_into(y, expand(a.detach(), sa), expand(b.detach(), sb), 0.0, alpha, bf16);
   }
   Shape out = so;
   if (vb) out.erase(out.end() - 1);
   if (va) out.erase(out.end() - (vb ? 1 : 2));
   if (out != so) y = make_view(y, out, contiguous_strides(out), y.offset());
   return record("matmul", y, {a_in, b_in},
-                [a = a.detach(), b = b.detach(), so, sa_in = a_in.shape(), sb_in = b_in.shape(), alpha](const Tensor& dy, Grads& g) {
+                [a = a.detach(), b = b.detach(), so, sa_in = a_in.shape(), sb_in = b_in.shape(), alpha, bf16](const Tensor& dy, Grads& g) {
                   AutocastGuard off(DType::Float32);  // (a bfloat16 product's operands are rounded already)
                   Tensor d = reshape(dy, so);
-                  if (g.needs(0)) g.add(0, reshape(sum_to(matmul(d, transpose(b, -1, -2), alpha), a.shape()), sa_in));
-                  if (g.needs(1)) g.add(1, reshape(sum_to(matmul(transpose(a, -1, -2), d, alpha), b.shape()), sb_in));
+                  if (g.needs(0)) g.add(0, reshape(sum_to(matmul_impl(d, transpose(b, -1, -2), alpha, bf16), a.shape()), sa_in));
+                  if (g.needs(1)) g.add(1, reshape(sum_to(matmul_impl(transpose(a, -1, -2), d, alpha, bf16), b.shape()), sb_in));
                 });
 }
 
@@ -235,16 +261,63 @@ static bool linear_forward_packed(const Tensor& y, const Tensor& x2, const Tenso
   return true;
 }
 
-// linear under bfloat16 autocast (autograd/autocast.h): x and W rounded to bfloat16 (W's copy
-// cached), y = x W^T with float32 sums, + b in float32. Backward: dx = dy W and dW = dy^T x
-// with dy rounded to bfloat16 as well, results in float32.
+// linear under bfloat16 autocast (autograd/autocast.h): x and W rounded to bfloat16, y = x W^T
+// with float32 sums, + b in float32. Backward: dx = dy W and dW = dy^T x with dy rounded to
+// bfloat16 as well, results in float32.
 //
-// The bf16 GEMM kernel here is fp32 (ops/cpu/gemm_bf16.h): the operands are rounded but kept in
-// float32 (round_to_bf16; the weight's rounded copy cached) and multiplied by OpenBLAS, the same
-// values and sums as widening bfloat16 operands on every call, without the per-call widening
-// of the weight. Kernels with bfloat16 instructions (AMX, AVX512-BF16) will take the bfloat16
-// copies (cached_bf16) here instead.
+// With a kernel that has bfloat16 instructions (amx, avx512_bf16; ops/cpu/gemm_bf16.h) W is
+// packed once into the kernel's layout (cached on W's storage until it is written: once per
+// model for inference, once per optimizer step in training) and x is rounded as it is packed;
+// the backward's two products pack dy, W and x per call. With the fp32 kernel the operands are
+// rounded but kept in float32 (round_to_bf16; the weight's rounded copy cached) and multiplied
+// by OpenBLAS: the same values and sums, up to their order.
+constexpr int kCachedVnniBf16 = 18;
+// t (R x C) with contiguous rows one row stride apart (a copy only when it is not so already)
+static Tensor row_major(const Tensor& t) {
+  const bool ok = t.strides()[1] == 1 || t.size(1) == 1;
+  return ok && (t.size(0) <= 1 || t.strides()[0] >= t.size(1)) ? t : t.contiguous();
+}
+static int64_t row_stride(const Tensor& t) { return t.size(0) <= 1 ? t.size(1) : t.strides()[0]; }
+static Tensor linear_bf16_kernel(const Tensor& x, const Tensor& w, const Tensor& bias, const Shape& out_shape) {
+  const int64_t in = w.size(1), out_f = w.size(0);
+  Tensor x2, y;
+  {
+    NoGradGuard ng;
+    x2 = row_major(reshape(x.detach(), {-1, in}));
+    const int64_t rows = x2.size(0);
+    Tensor packed = cached_derived(w.detach(), kCachedVnniBf16, [&] {
+      Tensor wc = row_major(w.detach());
+      return cpu::pack_b_bf16(wc.data<float>(), true, in, out_f, row_stride(wc));
+    });
+    y = empty({rows, out_f});
+    if (bias.defined()) copy_(y, expand(bias.detach(), {rows, out_f}));
+    cpu::Bf16Operand a{x2.data<float>(), false, false, row_stride(x2)};
+    cpu::gemm_bf16_packed(rows, out_f, in, 1.0, a, packed, bias.defined() ? 1.0 : 0.0, y.data<float>(), out_f);
+  }
+  y = make_view(y, out_shape, contiguous_strides(out_shape), y.offset());
+  return record("linear", y, {x, w, bias}, [x2, w = w.detach(), xs = x.shape()](const Tensor& dy, Grads& g) {
+    const int64_t out_f = w.size(0), in = w.size(1);
+    Tensor d2 = row_major(reshape(dy, {-1, out_f}));
+    const int64_t rows = d2.size(0), ldd = row_stride(d2);
+    if (g.needs(0)) {  // dx = dy W
+      Tensor wc = row_major(w);
+      Tensor dx = empty({rows, in});
+      cpu::Bf16Operand a{d2.data<float>(), false, false, ldd}, b{wc.data<float>(), false, false, row_stride(wc)};
+      cpu::gemm_bf16(rows, in, out_f, 1.0, a, b, 0.0, dx.data<float>(), in, 0, nullptr, 1);
+      g.add(0, reshape(dx, xs));
+    }
+    if (g.needs(1)) {  // dW = dy^T x
+      Tensor dw = empty({out_f, in});
+      cpu::Bf16Operand a{d2.data<float>(), false, true, ldd}, b{x2.data<float>(), false, false, row_stride(x2)};
+      cpu::gemm_bf16(out_f, in, rows, 1.0, a, b, 0.0, dw.data<float>(), in, 0, nullptr, 1);
+      g.add(1, dw);
+    }
+    if (g.needs(2)) g.add(2, sum(d2, {0}));
+  });
+}
+
 static Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& bias, const Shape& out_shape) {
+  if (cpu::bf16_gemm_kernel() != cpu::Bf16Gemm::Fp32) return linear_bf16_kernel(x, w, bias, out_shape);
   const int64_t in = w.size(1), out_f = w.size(0);
   const bool need_grad = grad_enabled() && (x.requires_grad() || w.requires_grad() || (bias.defined() && bias.requires_grad()));
   Tensor xr, wr, y;

@@ -11,7 +11,10 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
+#include <string>
 
 #include "autograd/bfloat16.h"
 #include "ops/cpu/cpu_features.h"
@@ -23,6 +26,19 @@
 using namespace bertlab;
 
 namespace {
+
+// meson runs this file once per kernel (BERTLAB_BF16_GEMM=amx, ...): a kernel this processor
+// cannot run is a skip (exit 77), not a pass.
+const int kSkipUnavailable = [] {
+  const char* v = std::getenv("BERTLAB_BF16_GEMM");
+  if (!v) return 0;
+  for (cpu::Bf16Gemm k : {cpu::Bf16Gemm::Amx, cpu::Bf16Gemm::Avx512Bf16, cpu::Bf16Gemm::Fp32})
+    if (std::string(v) == cpu::bf16_gemm_name(k) && !cpu::bf16_gemm_available(k)) {
+      std::printf("SKIP: BERTLAB_BF16_GEMM=%s, which this CPU cannot run (%s)\n", v, cpu::cpu_features_str().c_str());
+      std::exit(77);
+    }
+  return 0;
+}();
 
 // The correctly rounded bfloat16 of a finite double x whose magnitude is within float range,
 // by comparing distances to the two neighbours (all exact in long double: 64-bit mantissa).
@@ -231,15 +247,165 @@ TEST_CASE("bf16 GEMM against float64 products of the same values: odd shapes, tr
 }
 
 TEST_CASE("the bf16 GEMM kernel is chosen at run time and can be forced; unknown names are refused") {
-  CHECK(cpu::parse_bf16_gemm("") == cpu::Bf16Gemm::Fp32);
-  CHECK(cpu::parse_bf16_gemm("auto") == cpu::Bf16Gemm::Fp32);
+  // auto: the best kernel this processor runs
+  const cpu::Bf16Gemm best = cpu::bf16_gemm_available(cpu::Bf16Gemm::Amx)          ? cpu::Bf16Gemm::Amx
+                             : cpu::bf16_gemm_available(cpu::Bf16Gemm::Avx512Bf16) ? cpu::Bf16Gemm::Avx512Bf16
+                                                                                   : cpu::Bf16Gemm::Fp32;
+  CHECK(cpu::parse_bf16_gemm("") == best);
+  CHECK(cpu::parse_bf16_gemm("auto") == best);
   CHECK(cpu::parse_bf16_gemm("fp32") == cpu::Bf16Gemm::Fp32);
+  for (cpu::Bf16Gemm k : {cpu::Bf16Gemm::Amx, cpu::Bf16Gemm::Avx512Bf16}) {
+    if (cpu::bf16_gemm_available(k))
+      CHECK(cpu::parse_bf16_gemm(cpu::bf16_gemm_name(k)) == k);
+    else
+      CHECK_THROWS_WITH_AS(cpu::parse_bf16_gemm(cpu::bf16_gemm_name(k)), doctest::Contains("this processor cannot run it"), Error);
+  }
   CHECK_THROWS_WITH_AS(cpu::parse_bf16_gemm("amx-please"), doctest::Contains("BERTLAB_BF16_GEMM is \"amx-please\""), Error);
   // what the CPU has is consistent: AVX512-BF16 implies AVX-512, AMX-BF16 needs the OS's tile state
   const auto& f = cpu::cpu_features();
   if (f.avx512_bf16) CHECK(f.avx512f);
   if (f.amx_bf16) CHECK(f.amx_tile);
-  MESSAGE("this CPU: " << f.vendor << ", " << cpu::cpu_features_str());
+  MESSAGE("this CPU: " << f.vendor << ", " << cpu::cpu_features_str() << "; kernel " << cpu::bf16_gemm_name(cpu::bf16_gemm_kernel()));
+}
+
+namespace {
+
+std::vector<cpu::Bf16Gemm> available_kernels() {
+  std::vector<cpu::Bf16Gemm> ks;
+  for (cpu::Bf16Gemm k : {cpu::Bf16Gemm::Fp32, cpu::Bf16Gemm::Avx512Bf16, cpu::Bf16Gemm::Amx})
+    if (cpu::bf16_gemm_available(k)) ks.push_back(k);
+  return ks;
+}
+
+// Restores the kernel in use at the end of a test that switches them.
+struct KernelRestore {
+  cpu::Bf16Gemm k = cpu::bf16_gemm_kernel();
+  ~KernelRestore() { cpu::set_bf16_gemm_kernel(k); }
+};
+
+std::vector<float> random_f32(size_t n, std::mt19937& rng) {
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// C = alpha op(A) op(B) + beta C for float32 operands rounded to bfloat16, matrices found
+// through offset tables (batch matrices in reverse order, as no single stride walks them),
+// against float64 products of the rounded values.
+void check_gemm_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, double beta, int64_t batch) {
+  std::mt19937 rng((unsigned)(M * 7 + N * 3 + K * 11 + ta + 2 * tb));
+  const int64_t ar = ta ? K : M, ac = ta ? M : K, br = tb ? N : K, bc = tb ? K : N;
+  const int64_t lda = ac + 1, ldb = bc + 2, ldc = N + 3;
+  std::vector<float> A = random_f32((size_t)(ar * lda * batch), rng), B = random_f32((size_t)(br * ldb * batch), rng);
+  std::vector<float> C = random_f32((size_t)(M * ldc * batch), rng);
+  const std::vector<float> C0 = C;
+  std::vector<int64_t> ao(batch), bo(batch), co(batch);
+  for (int64_t b = 0; b < batch; ++b) {
+    ao[b] = (batch - 1 - b) * ar * lda;
+    bo[b] = (batch - 1 - b) * br * ldb;
+    co[b] = b * M * ldc;
+  }
+  cpu::Bf16Operand oa{A.data(), false, ta, lda, 0, ao.data()}, ob{B.data(), false, tb, ldb, 0, bo.data()};
+  cpu::gemm_bf16(M, N, K, alpha, oa, ob, beta, C.data(), ldc, 0, co.data(), batch);
+  // the same values as bfloat16, for the reference
+  std::vector<bfloat16> Ab(A.size()), Bb(B.size());
+  for (size_t i = 0; i < A.size(); ++i) Ab[i] = bfloat16(A[i]);
+  for (size_t i = 0; i < B.size(); ++i) Bb[i] = bfloat16(B[i]);
+  int bad = 0;
+  for (int64_t b = 0; b < batch; ++b) {
+    Ref r = reference_gemm(ta, tb, M, N, K, alpha, Ab.data() + ao[b], lda, Bb.data() + bo[b], ldb, beta,
+                           C0.data() + co[b], ldc);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < ldc; ++j) {
+        const float got = C[co[b] + i * ldc + j];
+        if (j >= N) {
+          CHECK(got == C0[co[b] + i * ldc + j]);  // the gap between rows is untouched
+          continue;
+        }
+        if (!(std::fabs(got - r.c[i * N + j]) <= r.bound[i * N + j]) && bad++ < 3)
+          FAIL_CHECK("float32 operands ta=" << ta << " tb=" << tb << " " << M << "x" << N << "x" << K << " batch " << b
+                                            << " C[" << i << "," << j << "] = " << got << ", want " << r.c[i * N + j]);
+      }
+  }
+  CHECK(bad == 0);
+}
+
+}  // namespace
+
+TEST_CASE("bf16 GEMM on float32 operands (rounded as they are packed), through offset tables, every kernel") {
+  KernelRestore restore;
+  for (cpu::Bf16Gemm k : available_kernels()) {
+    cpu::set_bf16_gemm_kernel(k);
+    INFO("kernel " << cpu::bf16_gemm_name(k));
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        check_gemm_f32(ta, tb, 1, 1, 1, 1.0, 0.0, 1);
+        check_gemm_f32(ta, tb, 31, 33, 47, 0.25, 1.0, 3);  // 1 short of / past the 32-block edges
+        check_gemm_f32(ta, tb, 64, 48, 96, 1.0, 0.0, 2);
+      }
+    check_gemm_f32(false, true, 5, 7, 128, 1.0, 0.0, 96);  // many small products: one per thread
+  }
+}
+
+TEST_CASE("pre-packed B (linear's weight): pack_b_bf16 + gemm_bf16_packed against float64") {
+  KernelRestore restore;
+  for (cpu::Bf16Gemm k : available_kernels()) {
+    cpu::set_bf16_gemm_kernel(k);
+    INFO("kernel " << cpu::bf16_gemm_name(k));
+    struct S { int64_t M, N, K; bool tb, ta; double beta; };
+    for (S s : {S{1, 1, 1, true, false, 0.0}, S{3, 17, 31, true, false, 1.0}, S{40, 64, 33, false, false, 0.5},
+                S{130, 96, 64, true, true, 0.0}, S{128, 768, 768, true, false, 1.0}}) {
+      INFO(s.M << "x" << s.N << "x" << s.K << " tb " << s.tb << " ta " << s.ta);
+      std::mt19937 rng((unsigned)(s.M + s.N + s.K));
+      const int64_t br = s.tb ? s.N : s.K, bc = s.tb ? s.K : s.N, ldb = bc + 4;
+      const int64_t ar = s.ta ? s.K : s.M, ac = s.ta ? s.M : s.K, lda = ac + 2;
+      std::vector<float> A = random_f32((size_t)(ar * lda), rng), B = random_f32((size_t)(br * ldb), rng);
+      std::vector<float> C = random_f32((size_t)(s.M * s.N), rng);
+      const std::vector<float> C0 = C;
+      if (k == cpu::Bf16Gemm::Fp32) {
+        Tensor p = cpu::pack_b_bf16(B.data(), s.tb, s.K, s.N, ldb);
+        CHECK_THROWS_WITH_AS(cpu::gemm_bf16_packed(s.M, s.N, s.K, 1.0, {A.data(), false, s.ta, lda}, p, s.beta, C.data(), s.N),
+                             doctest::Contains("needs the amx or avx512_bf16 kernel"), Error);
+        continue;
+      }
+      Tensor p = cpu::pack_b_bf16(B.data(), s.tb, s.K, s.N, ldb);
+      CHECK(p.dtype() == DType::BFloat16);
+      cpu::gemm_bf16_packed(s.M, s.N, s.K, 1.0, {A.data(), false, s.ta, lda}, p, s.beta, C.data(), s.N);
+      std::vector<bfloat16> Ab(A.size()), Bb(B.size());
+      for (size_t i = 0; i < A.size(); ++i) Ab[i] = bfloat16(A[i]);
+      for (size_t i = 0; i < B.size(); ++i) Bb[i] = bfloat16(B[i]);
+      Ref r = reference_gemm(s.ta, s.tb, s.M, s.N, s.K, 1.0, Ab.data(), lda, Bb.data(), ldb, s.beta, C0.data(), s.N);
+      int bad = 0;
+      for (int64_t i = 0; i < s.M * s.N; ++i)
+        if (!(std::fabs(C[i] - r.c[i]) <= r.bound[i]) && bad++ < 3)
+          FAIL_CHECK("C[" << i << "] = " << C[i] << ", want " << r.c[i]);
+      CHECK(bad == 0);
+      // a packed form of other sizes is refused, naming both
+      CHECK_THROWS_WITH_AS(cpu::gemm_bf16_packed(s.M, s.N + 32, s.K, 1.0, {A.data(), false, s.ta, lda}, p, 0.0, C.data(), s.N + 32),
+                           doctest::Contains("is not the packed form of a"), Error);
+    }
+  }
+}
+
+TEST_CASE("the bf16 GEMM kernels agree with each other on the same operands") {
+  KernelRestore restore;
+  const auto ks = available_kernels();
+  MESSAGE(ks.size() << " kernel(s) on this CPU");
+  std::mt19937 rng(99);
+  const int64_t M = 77, N = 130, K = 300;
+  std::vector<bfloat16> A = random_bf16((size_t)(M * K), rng), B = random_bf16((size_t)(K * N), rng);
+  std::vector<std::vector<float>> out;
+  for (cpu::Bf16Gemm k : ks) {
+    cpu::set_bf16_gemm_kernel(k);
+    std::vector<float> C((size_t)(M * N));
+    cpu::gemm_bf16(false, false, M, N, K, 1.0, A.data(), K, 0, B.data(), N, 0, 0.0, C.data(), N, 0, 1);
+    out.push_back(C);
+  }
+  Ref r = reference_gemm(false, false, M, N, K, 1.0, A.data(), K, B.data(), N, 0.0, nullptr, N);
+  for (size_t a = 1; a < out.size(); ++a)
+    for (int64_t i = 0; i < M * N; ++i)  // each within its bound of the exact value, so within twice of each other
+      CHECK(std::fabs(out[a][i] - out[0][i]) <= 2 * r.bound[i]);
 }
 
 // ---------------------------------------------------------------------------------------
