@@ -268,28 +268,6 @@ __attribute__((target("amx-tile,amx-bf16"))) void amx_begin() {
 }
 __attribute__((target("amx-tile"))) void amx_end() { __asm__ volatile("tilerelease" ::: "memory"); }
 
-// A: the block's first packed row (32 rows of Kp); B0, B1: the block's two panels.
-__attribute__((target("amx-tile,amx-bf16"))) void amx_block(const uint16_t* A, int64_t Kp, const uint16_t* B0,
-                                                             const uint16_t* B1, float* buf) {
-  BL_TILE_ZERO(0);
-  BL_TILE_ZERO(1);
-  BL_TILE_ZERO(2);
-  BL_TILE_ZERO(3);
-  for (int64_t k = 0; k < Kp; k += 32) {
-    BL_TILE_LOAD(4, A + k * 32, 64);  // rows 0-15 of the block, k .. k+31 (tiled A)
-    BL_TILE_LOAD(5, A + k * 32 + 512, 64);  // rows 16-31
-    BL_TILE_LOAD(6, B0 + k * 16, 64);  // panel rows k/2 .. k/2 + 15, 32 values each
-    BL_TILE_LOAD(7, B1 + k * 16, 64);
-    BL_TILE_DPBF16(0, 4, 6);
-    BL_TILE_DPBF16(1, 4, 7);
-    BL_TILE_DPBF16(2, 5, 6);
-    BL_TILE_DPBF16(3, 5, 7);
-  }
-  BL_TILE_STORE(0, buf, 128);
-  BL_TILE_STORE(1, buf + 16, 128);
-  BL_TILE_STORE(2, buf + 16 * 32, 128);
-  BL_TILE_STORE(3, buf + 16 * 32 + 16, 128);
-}
 
 // The AMX driver for large products, blocked for the caches: rows in chunks of kChunkM
 // (the chunk's packed A, up to kChunkM x Kp, stays in L2 while this thread's column blocks pass
@@ -363,7 +341,6 @@ __attribute__((target("avx512f,avx512bf16"))) void avx512_block(const uint16_t* 
 #else
 void amx_begin() {}
 void amx_end() {}
-void amx_block(const uint16_t*, int64_t, const uint16_t*, const uint16_t*, float*) { fail("amx: not x86-64"); }
 constexpr int64_t kChunkM = 256;
 void amx_chunk(const uint16_t*, int64_t, const uint16_t*, const uint16_t*, int64_t, float*) { fail("amx: not x86-64"); }
 void avx512_block(const uint16_t*, int64_t, const uint16_t*, const uint16_t*, float*, int64_t) {
@@ -405,7 +382,7 @@ void run_blocks(Bf16Gemm kernel, const Packed& p, float alpha, float beta, float
     const uint16_t* b1 = b0 + K2 * 32;
     const int64_t rows = std::min(kBlock, p.M - mb * kBlock), cols = std::min(kBlock, p.N - nb * kBlock);
     if (kernel == Bf16Gemm::Amx)
-      amx_block(a, p.Kp, b0, b1, buf);
+      amx_chunk(a, p.Kp, b0, b1, 1, buf);  // one block: buf is amx_chunk's cbuf for one row block
     else
       avx512_block(a, p.Kp, b0, b1, buf, rows);
     write_block(buf, rows, cols, alpha, beta, C + mb * kBlock * ldc + nb * kBlock, ldc);
