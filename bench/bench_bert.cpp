@@ -1,6 +1,6 @@
 // bench/bench_bert.cpp — whole-model timings: bert-base forward (inference, no graph) at
-// batch 1 x 128 and 8 x 128 tokens, and one bert-mini training step (forward, backward,
-// AdamW) at 32 x 128, random init; and the encoder's GEMMs alone at bert-base shapes. tools/bench_vs_torch.py runs this and PyTorch on the
+// batch 1 x 128 and 8 x 128 tokens, and one bert-mini and one bert-base training step
+// (forward, backward, AdamW) at 32 x 128, random init; and the encoder's GEMMs alone at bert-base shapes. tools/bench_vs_torch.py runs this and PyTorch on the
 // same shapes with the same threads and prints the ratios.
 //
 //   ./build/bench/bench_bert --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -87,10 +87,11 @@ void BM_bert_base_linears(benchmark::State& st) {
   st.SetLabel(std::to_string(B) + "x" + std::to_string(T));
 }
 
-void BM_bert_mini_train_step(benchmark::State& st) {
+// One training step of BertForMaskedLM (forward, backward, AdamW) at 32 x 128, random init.
+void train_step(benchmark::State& st, const char* preset) {
   AutocastGuard ac(bench_dtype());
   const int64_t B = 32, T = 128;
-  BertConfig c = BertConfig::preset("bert-mini");
+  BertConfig c = BertConfig::preset(preset);
   Generator g(0);
   BertForMaskedLM model(c);
   model.init_weights(g);
@@ -106,14 +107,17 @@ void BM_bert_mini_train_step(benchmark::State& st) {
     benchmark::DoNotOptimize(loss.raw_data());
   }
   st.counters["tokens/s"] = benchmark::Counter((double)(B * T), benchmark::Counter::kIsIterationInvariantRate);
-  st.SetLabel("32x128");
+  st.SetLabel(std::string(preset) + " 32x128");
 }
+void BM_bert_mini_train_step(benchmark::State& st) { train_step(st, "bert-mini"); }
+void BM_bert_base_train_step(benchmark::State& st) { train_step(st, "bert-base"); }
 
 }  // namespace
 
 BENCHMARK(BM_bert_base_forward)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_bert_base_linears)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_bert_mini_train_step)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_bert_base_train_step)->Unit(benchmark::kMillisecond)->UseRealTime();
 int main(int argc, char** argv) {
   bertlab::prefer_passive_openmp(argv);  // autograd/openmp_env.h
   benchmark::Initialize(&argc, argv);

@@ -206,6 +206,32 @@ void BM_bf16_packed_xWt(benchmark::State& st) {
   st.SetLabel(std::string("bf16 kernel ") + cpu::bf16_gemm_name(cpu::bf16_gemm_kernel()) + ", " + std::to_string(s.M) +
               "x" + std::to_string(s.N) + "x" + std::to_string(s.K));
 }
+// The same product with x already in bfloat16 (row-major), as torch.matmul takes it in bf16: the
+// AMX kernel reads x's tiles in place (K a multiple of 32), so this is the GEMM alone.
+void BM_bf16_packed_xWt_bf16_x(benchmark::State& st) {
+  const Shape3 s = kLinearShapes[st.range(0)];
+  if (cpu::bf16_gemm_kernel() == cpu::Bf16Gemm::Fp32) {
+    st.SkipWithError("the bf16 kernel in use is fp32");
+    return;
+  }
+  Generator g(1);
+  Tensor x = randn({s.M, s.K}, g).to(DType::BFloat16), w = randn({s.N, s.K}, g), c = zeros({s.M, s.N});
+  Tensor packed = cpu::pack_b_bf16(w.data<float>(), true, s.K, s.N, s.K);
+  const cpu::Bf16Operand a{x.data<bertlab::bfloat16>(), true, false, s.K};  // (cblas.h has its own bfloat16)
+  for (auto _ : st) {
+    cpu::gemm_bf16_packed(s.M, s.N, s.K, 1.0, a, packed, 0.0, c.data<float>(), s.N);
+    benchmark::DoNotOptimize(c.data<float>());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, s);
+  if (cpu::bf16_gemm_available(cpu::Bf16Gemm::Amx)) {
+    const double flops = 2.0 * s.M * s.N * s.K;
+    st.counters["share_of_amx_peak"] =
+        benchmark::Counter(flops * 1e-9 / amx_peak(), benchmark::Counter::kIsIterationInvariantRate);
+  }
+  st.SetLabel(std::string("bf16 kernel ") + cpu::bf16_gemm_name(cpu::bf16_gemm_kernel()) + ", " + std::to_string(s.M) +
+              "x" + std::to_string(s.N) + "x" + std::to_string(s.K) + ", x in bf16");
+}
 // The same products in float32 through OpenBLAS (x W^T), for the ratio.
 void BM_sgemm_xWt_large(benchmark::State& st) {
   const Shape3 s = kLinearShapes[st.range(0)];
@@ -221,6 +247,7 @@ void BM_sgemm_xWt_large(benchmark::State& st) {
 }
 BENCHMARK(BM_amx_peak)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 BENCHMARK(BM_bf16_packed_xWt)->DenseRange(0, 5)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_bf16_packed_xWt_bf16_x)->DenseRange(0, 5)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_sgemm_xWt_large)->DenseRange(0, 5)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 // x W^T as linear computes it (W is [out, in]): OpenBLAS (B transposed) against the packed

@@ -6,7 +6,7 @@ on two CPU cores).
 
 Usage (from the repository root, after tools/fetch_minilm.sh and a build):
   tools/.venv-torch/bin/python tools/sst2_minilm.py [--run runs/sst2-minilm] [--epochs 1]
-      [--max-train-examples 0] [--lr 5e-5] [--threads 2] [--skip-train]
+      [--max-train-examples 0] [--lr 5e-5] [--threads 2] [--dtype float32|bfloat16] [--skip-train]
 Needs scikit-learn in the Python that runs it (tools/.venv-torch/bin/pip install scikit-learn).
 
 The baseline follows the seed's exercise: TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
@@ -60,6 +60,8 @@ def main():
     ap.add_argument("--max-train-examples", default="0")
     ap.add_argument("--eval-every", default="500")
     ap.add_argument("--threads", default="0")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"],
+                    help="compute dtype for fine-tuning and evaluation (bertlab --dtype)")
     ap.add_argument("--skip-train", action="store_true", help="only evaluate an existing RUN/best")
     a = ap.parse_args()
 
@@ -72,18 +74,18 @@ def main():
         cmd = [a.bertlab, "finetune", "classify", "--model", a.model, "--train", train_tsv, "--dev", dev_tsv,
                "--label-names", "negative,positive", "--epochs", a.epochs, "--lr", a.lr, "--batch-size", a.batch_size,
                "--max-length", a.max_length, "--group-by-length", "--eval-every", a.eval_every,
-               "--max-train-examples", a.max_train_examples, "--threads", a.threads, "--out", a.run, "--log-every", "100"]
+               "--max-train-examples", a.max_train_examples, "--threads", a.threads, "--dtype", a.dtype, "--out", a.run, "--log-every", "100"]
         print("+ " + " ".join(cmd), flush=True)
         t0 = time.time()
         subprocess.run(cmd, check=True)
         print(f"fine-tuning took {(time.time() - t0) / 60:.1f} min", flush=True)
     out = subprocess.run([a.bertlab, "eval", "classify", "--model", os.path.join(a.run, "best"), "--data", dev_tsv,
-                          "--threads", a.threads, "--json"], check=True, capture_output=True, text=True).stdout
+                          "--threads", a.threads, "--dtype", a.dtype, "--json"], check=True, capture_output=True, text=True).stdout
     ev = json.loads(out)
     print()
     print("SST-2 dev (872 sentences)              accuracy   F1 (positive)")
     print(f"TF-IDF (1-2 grams) + logistic regr.    {base_acc:.4f}     {base_f1:.4f}")
-    print(f"all-MiniLM-L6-v2 fine-tuned (bertlab)  {ev['accuracy']:.4f}     {ev['f1']:.4f}")
+    print(f"all-MiniLM-L6-v2 fine-tuned (bertlab, {a.dtype})  {ev['accuracy']:.4f}     {ev['f1']:.4f}")
     return 0
 
 

@@ -145,12 +145,13 @@ int64_t a_col(int64_t k) { return (k >> 5) * 1024 + (k & 31); }
 
 // Rows [r0, r1) of the packed A (Mp x Kp), r0 and r1 multiples of 16:
 // A(m, k) = trans ? src[k*ld + m] : src[m*ld + k]. Padding (m >= M or k >= K) is zeros.
+// dst holds the packed rows from row0 on (a multiple of 32): a whole A, or one chunk of it.
 template <typename T>
 BL_AVX512 void pack_a_rows(const T* src, bool trans, int64_t ld, int64_t M, int64_t K, int64_t Kp, uint16_t* dst,
-                           int64_t r0, int64_t r1) {
+                           int64_t r0, int64_t r1, int64_t row0 = 0) {
   if (!trans) {
     for (int64_t m = r0; m < r1; ++m) {
-      uint16_t* d = a_row(dst, Kp, m);
+      uint16_t* d = a_row(dst, Kp, m - row0);
       for (int64_t k = 0; k < Kp; k += 32) {
         uint16_t* dk = d + k * 32;
         const int64_t n = m < M ? std::clamp<int64_t>(K - k, 0, 32) : 0;
@@ -172,7 +173,7 @@ BL_AVX512 void pack_a_rows(const T* src, bool trans, int64_t ld, int64_t M, int6
   for (int64_t m0 = r0; m0 < r1; m0 += 16) {
     const int64_t mv = std::clamp<int64_t>(M - m0, 0, 16);  // rows of this group that exist
     for (int64_t i = 0; i < 16; ++i) {  // zeros: rows past M (all k), and k past K
-      uint16_t* d = a_row(dst, Kp, m0 + i);
+      uint16_t* d = a_row(dst, Kp, m0 + i - row0);
       for (int64_t k = i < mv ? K : 0; k < Kp; ++k) d[a_col(k)] = 0;
     }
     if (mv == 0) continue;
@@ -180,11 +181,11 @@ BL_AVX512 void pack_a_rows(const T* src, bool trans, int64_t ld, int64_t M, int6
 #if defined(__x86_64__)
     if (mv == 16)
       for (; k + 1 < K; k += 2)
-        scatter16(reinterpret_cast<uint32_t*>(a_row(dst, Kp, m0) + a_col(k)), 16,
+        scatter16(reinterpret_cast<uint32_t*>(a_row(dst, Kp, m0 - row0) + a_col(k)), 16,
                   pairs16(src + k * ld + m0, src + (k + 1) * ld + m0));
 #endif
     for (; k < K; ++k)
-      for (int64_t i = 0; i < mv; ++i) a_row(dst, Kp, m0 + i)[a_col(k)] = bits_of(src[k * ld + m0 + i]);
+      for (int64_t i = 0; i < mv; ++i) a_row(dst, Kp, m0 + i - row0)[a_col(k)] = bits_of(src[k * ld + m0 + i]);
   }
 }
 
@@ -235,6 +236,18 @@ BL_AVX512 void pack_b_panels(const T* src, bool trans, int64_t ld, int64_t K, in
 
 // ---- the block kernels: one 32 x 32 block of C (all of K) into buf (32 x 32 float32) -----
 
+// Where the AMX kernel finds A's tiles. Packed (tiled, above): row block mb at p + mb * 32 Kp,
+// its tile rows 64 bytes apart, step k at k * 32, rows 16-31 at + 512. Direct: a row-major
+// bfloat16 A read in place, no packing (tileloadd takes a row stride): row block mb at
+// p + mb * 32 lda, rows lda * 2 bytes apart, step k at k, rows 16-31 at + 16 lda. Direct needs
+// K a multiple of 32 (a tile row is 32 values) and 32 whole rows per block.
+struct AView {
+  const uint16_t* p;
+  int64_t block, kmul, half, stride;  // elements, elements, elements, bytes
+  static AView tiled(const uint16_t* p, int64_t Kp) { return {p, 32 * Kp, 32, 512, 64}; }
+  static AView direct(const uint16_t* p, int64_t lda) { return {p, 32 * lda, 1, 16 * lda, 2 * lda}; }
+};
+
 #if defined(__x86_64__)
 // The AMX instructions, written out rather than taken from GCC 12's <amxtileintrin.h>: its
 // _tile_loadconfig tells the compiler it reads 8 bytes of the 64-byte configuration (so the
@@ -276,12 +289,12 @@ __attribute__((target("amx-tile"))) void amx_end() { __asm__ volatile("tilerelea
 // wait in cbuf (kChunkM x 32 float32) between K steps, loaded into and stored from the C tiles.
 constexpr int64_t kChunkM = 256;
 constexpr int64_t kChunkK = 256;
-__attribute__((target("amx-tile,amx-bf16"))) void amx_chunk(const uint16_t* A, int64_t Kp, const uint16_t* B0,
+__attribute__((target("amx-tile,amx-bf16"))) void amx_chunk(const AView& A, int64_t Kp, const uint16_t* B0,
                                                              const uint16_t* B1, int64_t mblocks, float* cbuf) {
   for (int64_t k0 = 0; k0 < Kp; k0 += kChunkK) {
     const int64_t k1 = std::min(Kp, k0 + kChunkK);
     for (int64_t mb = 0; mb < mblocks; ++mb) {
-      const uint16_t* a = A + mb * 32 * Kp;
+      const uint16_t* a = A.p + mb * A.block;
       float* c = cbuf + mb * 32 * 32;
       if (k0 == 0) {
         BL_TILE_ZERO(0);
@@ -295,12 +308,15 @@ __attribute__((target("amx-tile,amx-bf16"))) void amx_chunk(const uint16_t* A, i
         BL_TILE_LOAD(3, c + 16 * 32 + 16, 128);
       }
       for (int64_t k = k0; k < k1; k += 32) {
-        BL_TILE_LOAD(4, a + k * 32, 64);
-        BL_TILE_LOAD(5, a + k * 32 + 512, 64);
+        // each load just before the first multiply that needs it, so that it overlaps the
+        // multiplies already issued (the tile registers are not renamed: a load into tmm4
+        // waits until the multiplies reading the old tmm4 are done)
+        BL_TILE_LOAD(4, a + k * A.kmul, A.stride);
         BL_TILE_LOAD(6, B0 + k * 16, 64);
-        BL_TILE_LOAD(7, B1 + k * 16, 64);
         BL_TILE_DPBF16(0, 4, 6);
+        BL_TILE_LOAD(7, B1 + k * 16, 64);
         BL_TILE_DPBF16(1, 4, 7);
+        BL_TILE_LOAD(5, a + k * A.kmul + A.half, A.stride);
         BL_TILE_DPBF16(2, 5, 6);
         BL_TILE_DPBF16(3, 5, 7);
       }
@@ -342,7 +358,7 @@ __attribute__((target("avx512f,avx512bf16"))) void avx512_block(const uint16_t* 
 void amx_begin() {}
 void amx_end() {}
 constexpr int64_t kChunkM = 256;
-void amx_chunk(const uint16_t*, int64_t, const uint16_t*, const uint16_t*, int64_t, float*) { fail("amx: not x86-64"); }
+void amx_chunk(const AView&, int64_t, const uint16_t*, const uint16_t*, int64_t, float*) { fail("amx: not x86-64"); }
 void avx512_block(const uint16_t*, int64_t, const uint16_t*, const uint16_t*, float*, int64_t) {
   fail("avx512_bf16: not x86-64");
 }
@@ -367,38 +383,41 @@ void write_block(const float* buf, int64_t rows, int64_t cols, float alpha, floa
 // One product from packed operands: blocks [i0, i1) of the (Np/32) x (Mp/32) grid, column
 // blocks outermost. The calling thread has loaded the tile configuration (AMX).
 struct Packed {
-  const uint16_t* a;  // Mp x Kp
   const uint16_t* b;  // Np/16 panels of Kp/2 x 32
   int64_t M, N, Kp;
 };
-void run_blocks(Bf16Gemm kernel, const Packed& p, float alpha, float beta, float* C, int64_t ldc, int64_t i0,
-                int64_t i1) {
+void run_blocks(Bf16Gemm kernel, const AView& A, const Packed& p, float alpha, float beta, float* C, int64_t ldc,
+                int64_t i0, int64_t i1) {
   alignas(64) float buf[kBlock * kBlock];  // (aligned: see Workspace)
   const int64_t mblocks = round_up(p.M, kBlock) / kBlock, K2 = p.Kp / 2;
   for (int64_t i = i0; i < i1; ++i) {
     const int64_t nb = i / mblocks, mb = i % mblocks;
-    const uint16_t* a = p.a + mb * kBlock * p.Kp;
+    AView a = A;  // (avx512_block reads only the tiled form)
+    a.p += mb * A.block;
     const uint16_t* b0 = p.b + (2 * nb) * K2 * 32;
     const uint16_t* b1 = b0 + K2 * 32;
     const int64_t rows = std::min(kBlock, p.M - mb * kBlock), cols = std::min(kBlock, p.N - nb * kBlock);
     if (kernel == Bf16Gemm::Amx)
       amx_chunk(a, p.Kp, b0, b1, 1, buf);  // one block: buf is amx_chunk's cbuf for one row block
     else
-      avx512_block(a, p.Kp, b0, b1, buf, rows);
+      avx512_block(a.p, p.Kp, b0, b1, buf, rows);
     write_block(buf, rows, cols, alpha, beta, C + mb * kBlock * ldc + nb * kBlock, ldc);
   }
 }
 
-// AMX over column blocks [n0, n1) of one product, all rows, chunked (amx_chunk).
-void run_amx_columns(const Packed& p, float alpha, float beta, float* C, int64_t ldc, int64_t n0, int64_t n1) {
+// AMX over column blocks [n0, n1) of one product, all rows, chunked (amx_chunk); A whole.
+void run_amx_columns(const AView& A, const Packed& p, float alpha, float beta, float* C, int64_t ldc, int64_t n0,
+                     int64_t n1) {
   alignas(64) static thread_local float cbuf_store[kChunkM * kBlock];
   float* cbuf = cbuf_store;
   const int64_t K2 = p.Kp / 2, Mp = round_up(p.M, kBlock);
   for (int64_t m0 = 0; m0 < Mp; m0 += kChunkM) {
     const int64_t mblocks = std::min(kChunkM, Mp - m0) / kBlock;
+    AView a = A;
+    a.p += m0 / kBlock * A.block;
     for (int64_t nb = n0; nb < n1; ++nb) {
       const uint16_t* b0 = p.b + (2 * nb) * K2 * 32;
-      amx_chunk(p.a + m0 * p.Kp, p.Kp, b0, b0 + K2 * 32, mblocks, cbuf);
+      amx_chunk(a, p.Kp, b0, b0 + K2 * 32, mblocks, cbuf);
       const int64_t cols = std::min(kBlock, p.N - nb * kBlock);
       for (int64_t mb = 0; mb < mblocks; ++mb) {
         const int64_t r = m0 + mb * kBlock, rows = std::min(kBlock, p.M - r);
@@ -427,7 +446,42 @@ struct Workspace {
     return p;
   }
 };
-thread_local Workspace tl_a, tl_b;
+thread_local Workspace tl_a, tl_b, tl_chunk;
+
+// AMX over rows [r0, r1) (multiples of 32) of one product, all column blocks, for a large M:
+// each chunk of kChunkM rows is packed by this thread into its own buffer (tl_chunk) just
+// before its column blocks run, so the packed rows are read back from L2, not written out to
+// memory and read again. Row blocks wholly inside a direct A (A.p set) are read in place.
+// pack(dst, m0, m1, row0): rows [m0, m1) of the packed A into dst, which starts at row row0.
+template <typename PackRows>
+void run_amx_rows(const AView* direct, PackRows&& pack, const Packed& p, float alpha, float beta, float* C,
+                  int64_t ldc, int64_t r0, int64_t r1) {
+  alignas(64) static thread_local float cbuf_store[kChunkM * kBlock];
+  float* cbuf = cbuf_store;
+  const int64_t K2 = p.Kp / 2, nblocks = round_up(p.N, kBlock) / kBlock, whole = p.M / kBlock * kBlock;
+  for (int64_t m0 = r0; m0 < r1; m0 += kChunkM) {
+    const int64_t m1 = std::min(r1, m0 + kChunkM), mblocks = (m1 - m0) / kBlock;
+    AView a;
+    if (direct && m1 <= whole) {
+      a = *direct;
+      a.p += m0 / kBlock * direct->block;
+    } else {
+      uint16_t* buf = tl_chunk.get((size_t)(kChunkM * p.Kp));
+      pack(buf, m0, m1, m0);
+      a = AView::tiled(buf, p.Kp);
+    }
+    for (int64_t nb = 0; nb < nblocks; ++nb) {
+      const uint16_t* b0 = p.b + (2 * nb) * K2 * 32;
+      amx_chunk(a, p.Kp, b0, b0 + K2 * 32, mblocks, cbuf);
+      const int64_t cols = std::min(kBlock, p.N - nb * kBlock);
+      for (int64_t mb = 0; mb < mblocks; ++mb) {
+        const int64_t r = m0 + mb * kBlock, rows = std::min(kBlock, p.M - r);
+        if (rows <= 0) break;
+        write_block(cbuf + mb * kBlock * kBlock, rows, cols, alpha, beta, C + r * ldc + nb * kBlock, ldc);
+      }
+    }
+  }
+}
 
 int64_t num_blocks(int64_t M, int64_t N) { return (round_up(M, kBlock) / kBlock) * (round_up(N, kBlock) / kBlock); }
 
@@ -457,14 +511,25 @@ void gemm_kernel(Bf16Gemm kernel, int64_t M, int64_t N, int64_t K, float alpha, 
   auto c_at = [&](int64_t b) { return C + (c_off ? c_off[b] : b * stride_c); };
 
   if (batch == 1) {
-    uint16_t* ap = tl_a.get((size_t)(Mp * Kp));
+    // A read in place by the AMX kernel: bfloat16, row-major, K a multiple of 32 (AView)
+    const bool direct = amx && A.bf16 && !A.trans && K % 32 == 0;
+    const AView dview = AView::direct(direct ? static_cast<const uint16_t*>(A.data) + where(A, 0) : nullptr, A.ld);
+    const int nt_max = work > 4e6 ? omp_get_max_threads() : 1;
+    // Large M: the threads split the rows, each packing its chunks as it goes (run_amx_rows).
+    // Otherwise they split the column blocks (each thread reads only its part of B, which is
+    // what costs at small M) over an A packed beforehand by all of them (unless direct).
+    const bool by_rows = amx && Mp >= nt_max * kChunkM;
+    const bool pack_all = !by_rows && !(direct && M % kBlock == 0);
+    uint16_t* ap = pack_all ? tl_a.get((size_t)(Mp * Kp)) : nullptr;
     uint16_t* bp = packed_b ? nullptr : tl_b.get((size_t)(Np * Kp));
-    const Packed p{ap, packed_b ? packed_b : bp, M, N, Kp};
+    const Packed p{packed_b ? packed_b : bp, M, N, Kp};
     const int64_t blocks = num_blocks(M, N);
 #pragma omp parallel if (work > 4e6)
     {
+      if (pack_all) {
 #pragma omp for schedule(static) nowait
-      for (int64_t r = 0; r < Mp; r += 16) pack_a(0, ap, r, r + 16);
+        for (int64_t r = 0; r < Mp; r += 16) pack_a(0, ap, r, r + 16);
+      }
       if (!packed_b) {
 #pragma omp for schedule(static) nowait
         for (int64_t q = 0; q < Np / 16; ++q) pack_b(0, bp, q, q + 1);
@@ -472,13 +537,24 @@ void gemm_kernel(Bf16Gemm kernel, int64_t M, int64_t N, int64_t K, float alpha, 
 #pragma omp barrier
       const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
       const int64_t nblocks = Np / kBlock;
-      if (amx && nblocks >= nt) {  // each thread its own column blocks, all rows
+      if (by_rows) {
+        const int64_t per = round_up((Mp + nt - 1) / nt, kBlock);
+        const int64_t r0 = std::min(Mp, per * t), r1 = std::min(Mp, per * (t + 1));
+        auto pack_rows = [&](uint16_t* dst, int64_t m0, int64_t m1, int64_t row0) {
+          dispatch_elem(A, [&](auto* src) { pack_a_rows(src + where(A, 0), A.trans, A.ld, M, K, Kp, dst, m0, m1, row0); });
+        };
         amx_begin();
-        run_amx_columns(p, alpha, beta, c_at(0), ldc, nblocks * t / nt, nblocks * (t + 1) / nt);
+        run_amx_rows(direct ? &dview : nullptr, pack_rows, p, alpha, beta, c_at(0), ldc, r0, r1);
+        amx_end();
+      } else if (amx && nblocks >= nt) {  // each thread its own column blocks, all rows
+        amx_begin();
+        run_amx_columns(pack_all ? AView::tiled(ap, Kp) : dview, p, alpha, beta, c_at(0), ldc, nblocks * t / nt,
+                        nblocks * (t + 1) / nt);
         amx_end();
       } else {  // contiguous ranges of blocks: a thread's blocks share B panels
         if (amx) amx_begin();
-        run_blocks(kernel, p, alpha, beta, c_at(0), ldc, blocks * t / nt, blocks * (t + 1) / nt);
+        run_blocks(kernel, pack_all ? AView::tiled(ap, Kp) : dview, p, alpha, beta, c_at(0), ldc, blocks * t / nt,
+                   blocks * (t + 1) / nt);
         if (amx) amx_end();
       }
     }
@@ -493,8 +569,8 @@ void gemm_kernel(Bf16Gemm kernel, int64_t M, int64_t N, int64_t K, float alpha, 
     for (int64_t b = 0; b < batch; ++b) {
       pack_a(b, ap, 0, Mp);
       pack_b(b, bp, 0, Np / 16);
-      const Packed p{ap, bp, M, N, Kp};
-      run_blocks(kernel, p, alpha, beta, c_at(b), ldc, 0, num_blocks(M, N));
+      const Packed p{bp, M, N, Kp};
+      run_blocks(kernel, AView::tiled(ap, Kp), p, alpha, beta, c_at(b), ldc, 0, num_blocks(M, N));
     }
     if (amx) amx_end();
   }

@@ -239,6 +239,15 @@ TEST_CASE("bf16 GEMM against float64 products of the same values: odd shapes, tr
       check_gemm(ta, tb, 130, 67, 769, 1.0, 0.5, 2, 3);
     }
   check_gemm(false, true, 128, 256, 768, 1.0, 0.0, 1, 0);  // a BERT projection (x W^T)
+  // AMX reads a row-major bfloat16 A in place when K is a multiple of 32 (gemm_bf16.cpp's AView):
+  check_gemm(false, false, 96, 40, 64, 1.0, 0.5, 1, 0);   // whole row blocks, threads by columns
+  check_gemm(false, true, 70, 48, 96, 1.0, 0.0, 1, 5);    // a partial row block: A packed instead
+  check_gemm(false, true, 480, 20, 320, 1.0, 1.0, 1, 0);  // one column block: threads share blocks
+  // large M: the threads split the rows and pack their chunks as they go; the last chunk, with
+  // a partial row block, is packed while the others are read in place
+  check_gemm(false, true, 530, 96, 64, 1.0, 0.5, 1, 0);
+  check_gemm(false, false, 1100, 70, 96, 0.5, 0.0, 1, 3);
+  check_gemm(true, true, 600, 50, 40, 1.0, 1.0, 1, 1);    // transposed A: always packed
   check_gemm(false, false, 0, 5, 3, 1.0, 0.0, 1, 0);       // empty
   // K = 0: C = beta * C
   std::vector<float> C = {2.0f, 4.0f};
@@ -355,7 +364,8 @@ TEST_CASE("pre-packed B (linear's weight): pack_b_bf16 + gemm_bf16_packed agains
     INFO("kernel " << cpu::bf16_gemm_name(k));
     struct S { int64_t M, N, K; bool tb, ta; double beta; };
     for (S s : {S{1, 1, 1, true, false, 0.0}, S{3, 17, 31, true, false, 1.0}, S{40, 64, 33, false, false, 0.5},
-                S{130, 96, 64, true, true, 0.0}, S{128, 768, 768, true, false, 1.0}}) {
+                S{130, 96, 64, true, true, 0.0}, S{128, 768, 768, true, false, 1.0},
+                S{600, 96, 128, true, false, 0.0}, S{530, 64, 96, true, true, 1.0}}) {  // (rows split)
       INFO(s.M << "x" << s.N << "x" << s.K << " tb " << s.tb << " ta " << s.ta);
       std::mt19937 rng((unsigned)(s.M + s.N + s.K));
       const int64_t br = s.tb ? s.N : s.K, bc = s.tb ? s.K : s.N, ldb = bc + 4;
