@@ -25,9 +25,11 @@ Tensor BertSelfAttention::forward(const Tensor& hidden, const Tensor& mask_bias,
   const int64_t B = hidden.size(0), T = hidden.size(1), C = hidden.size(2);
   // (B,T,C) -> (B,H,T,D): a view, no copy; matmul reads the strided heads directly
   auto split = [&](const Tensor& x) { return permute(view(x, {B, T, heads, head_dim}), {0, 2, 1, 3}); };
-  Tensor q = split(query->forward(hidden));
-  Tensor k = split(key->forward(hidden));
-  Tensor v = split(value->forward(hidden));
+  // for inference under bfloat16 autocast, one bfloat16 copy of hidden feeds all three
+  const Tensor x = autocast_operand(hidden);
+  Tensor q = split(query->forward(x));
+  Tensor k = split(key->forward(x));
+  Tensor v = split(value->forward(x));
   if (g_fused_attention && hidden.device() == Device::CUDA && !probs_out) {
     // the same function in one kernel (ops/attention.h), with the same dropout mask
     Tensor ctx = scaled_dot_product_attention(q, k, v, mask_bias, dropout->p, dropout->is_training(),

@@ -15,7 +15,13 @@ Tensor activation(const std::string& name, const Tensor& x) {
 BertIntermediate::BertIntermediate(const BertConfig& c) : act(c.hidden_act) {
   dense = register_module("dense", std::make_shared<nn::Linear>(c.hidden_size, c.intermediate_size));
 }
-Tensor BertIntermediate::forward(const Tensor& h) const { return activation(act, dense->forward(h)); }
+// With the exact GELU, one GEMM with the bias and GELU in its epilogue (linear_gelu); for
+// inference under bfloat16 autocast its output is stored in bfloat16, which BertOutput's dense
+// reads in place (the residual stream around it stays float32: docs/precision.md).
+Tensor BertIntermediate::forward(const Tensor& h) const {
+  if (act == "gelu") return linear_gelu(h, dense->weight, dense->bias, autocast_activation_dtype(h));
+  return activation(act, dense->forward(h));
+}
 
 BertOutput::BertOutput(const BertConfig& c) {
   dense = register_module("dense", std::make_shared<nn::Linear>(c.intermediate_size, c.hidden_size));

@@ -19,6 +19,7 @@
 #include "ops/cpu/gemm.h"
 #include "ops/cpu/gemm_bf16.h"
 #include "ops/cpu/gemm_packed.h"
+#include "ops/elementwise.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
 
@@ -278,7 +279,10 @@ static Tensor row_major(const Tensor& t) {
   return ok && (t.size(0) <= 1 || t.strides()[0] >= t.size(1)) ? t : t.contiguous();
 }
 static int64_t row_stride(const Tensor& t) { return t.size(0) <= 1 ? t.size(1) : t.strides()[0]; }
-static Tensor linear_bf16_kernel(const Tensor& x, const Tensor& w, const Tensor& bias, const Shape& out_shape) {
+// act, out_bf16 (linear_gelu, and a bfloat16 y): the epilogue of gemm_bf16_packed; with no
+// gradient recorded only (checked by the callers), as is a bfloat16 x (read in place by AMX).
+static Tensor linear_bf16_kernel(const Tensor& x, const Tensor& w, const Tensor& bias, const Shape& out_shape,
+                                 cpu::Epilogue act = cpu::Epilogue::None, bool out_bf16 = false) {
   const int64_t in = w.size(1), out_f = w.size(0);
   Tensor x2, y;
   {
@@ -289,10 +293,14 @@ static Tensor linear_bf16_kernel(const Tensor& x, const Tensor& w, const Tensor&
       Tensor wc = row_major(w.detach());
       return cpu::pack_b_bf16(wc.data<float>(), true, in, out_f, row_stride(wc));
     });
-    y = empty({rows, out_f});
-    if (bias.defined()) copy_(y, expand(bias.detach(), {rows, out_f}));
-    cpu::Bf16Operand a{x2.data<float>(), false, false, row_stride(x2)};
-    cpu::gemm_bf16_packed(rows, out_f, in, 1.0, a, packed, bias.defined() ? 1.0 : 0.0, y.data<float>(), out_f);
+    y = empty({rows, out_f}, out_bf16 ? DType::BFloat16 : DType::Float32);
+    // the bias is added as the blocks are written (no copy of it into y beforehand)
+    Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
+    const bool xb = x2.dtype() == DType::BFloat16;
+    cpu::Bf16Operand a{xb ? (const void*)x2.data<bfloat16>() : (const void*)x2.data<float>(), xb, false, row_stride(x2)};
+    cpu::Bf16Result r{out_bf16 ? (void*)y.data<bfloat16>() : (void*)y.data<float>(), out_bf16, out_f,
+                      b.defined() ? b.data<float>() : nullptr, act};
+    cpu::gemm_bf16_packed(rows, out_f, in, 1.0, a, packed, 0.0, r);
   }
   y = make_view(y, out_shape, contiguous_strides(out_shape), y.offset());
   return record("linear", y, {x, w, bias}, [x2, w = w.detach(), xs = x.shape()](const Tensor& dy, Grads& g) {
@@ -316,8 +324,9 @@ static Tensor linear_bf16_kernel(const Tensor& x, const Tensor& w, const Tensor&
   });
 }
 
-static Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& bias, const Shape& out_shape) {
-  if (cpu::bf16_gemm_kernel() != cpu::Bf16Gemm::Fp32) return linear_bf16_kernel(x, w, bias, out_shape);
+static Tensor linear_bf16(const Tensor& x_in, const Tensor& w, const Tensor& bias, const Shape& out_shape) {
+  if (cpu::bf16_gemm_kernel() != cpu::Bf16Gemm::Fp32) return linear_bf16_kernel(x_in, w, bias, out_shape);
+  const Tensor x = x_in.dtype() == DType::BFloat16 ? x_in.to(DType::Float32) : x_in;  // (exact)
   const int64_t in = w.size(1), out_f = w.size(0);
   const bool need_grad = grad_enabled() && (x.requires_grad() || w.requires_grad() || (bias.defined() && bias.requires_grad()));
   Tensor xr, wr, y;
@@ -352,26 +361,43 @@ static Tensor linear_bf16(const Tensor& x, const Tensor& w, const Tensor& bias, 
   });
 }
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
-  check_float("linear", x, "input");
-  check_dim("linear", w, 2, "weight");
-  check_same_device("linear", x, w);
-  check_same_dtype("linear", x, w);
-  check_min_dim("linear", x, 1, "input");
+// linear's checks; returns whether x is a bfloat16 input under autocast (see matmul.h)
+static bool check_linear(const char* op, const Tensor& x, const Tensor& w, const Tensor& bias) {
+  check_defined(op, x, "input");
+  check_float(op, w, "weight");
+  check_dim(op, w, 2, "weight");
+  check_same_device(op, x, w);
+  // under bfloat16 autocast an input may be bfloat16 already (autocast_operand, linear_gelu)
+  const bool bf16_in = x.dtype() == DType::BFloat16 && w.dtype() == DType::Float32 &&
+                       autocast_dtype() == DType::BFloat16 && x.device() == Device::CPU;
+  if (bf16_in && grad_enabled() && x.requires_grad())
+    fail(std::string(op) + ": a bfloat16 input " + shape_str(x.shape()) + " that requires grad: bfloat16 "
+         "activations are for inference (no gradient recorded) only");
+  if (!bf16_in) {
+    check_float(op, x, "input");
+    check_same_dtype(op, x, w);
+  }
+  check_min_dim(op, x, 1, "input");
   const int64_t in = w.size(1), out_f = w.size(0);
   if (x.size(-1) != in)
-    fail("linear: input " + shape_str(x.shape()) + " has " + std::to_string(x.size(-1)) +
+    fail(std::string(op) + ": input " + shape_str(x.shape()) + " has " + std::to_string(x.size(-1)) +
          " features but weight " + shape_str(w.shape()) + " expects " + std::to_string(in));
   if (bias.defined()) {
-    check_dim("linear", bias, 1, "bias");
-    check_same_device("linear", x, bias);
-    check_same_dtype("linear", x, bias);
+    check_dim(op, bias, 1, "bias");
+    check_same_device(op, x, bias);
+    check_same_dtype(op, w, bias);
     if (bias.size(0) != out_f)
-      fail("linear: bias " + shape_str(bias.shape()) + " does not match weight " + shape_str(w.shape()));
+      fail(std::string(op) + ": bias " + shape_str(bias.shape()) + " does not match weight " + shape_str(w.shape()));
   }
+  return bf16_in;
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  const bool bf16_in = check_linear("linear", x, w, bias);
+  const int64_t in = w.size(1), out_f = w.size(0);
   Shape out_shape = x.shape();
   out_shape.back() = out_f;
-  if (autocast_dtype() == DType::BFloat16 && x.dtype() == DType::Float32) {
+  if (autocast_dtype() == DType::BFloat16 && (x.dtype() == DType::Float32 || bf16_in)) {
     if (x.device() != Device::CPU)
       fail("linear: bfloat16 autocast runs on the CPU only in this version, got an input on " +
            std::string(device_name(x.device())));
@@ -402,6 +428,37 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias) {
     }
     if (g.needs(2)) g.add(2, sum(d2, {0}));  // db = sum over rows of dy
   });
+}
+
+Tensor linear_gelu(const Tensor& x, const Tensor& w, const Tensor& bias, DType out) {
+  if (out != DType::BFloat16 && out != w.dtype())
+    fail(std::string("linear_gelu: the output dtype must be the weight's (") + dtype_name(w.dtype()) +
+         ") or bfloat16, got " + dtype_name(out));
+  const bool recording = grad_enabled() && (x.requires_grad() || w.requires_grad() || (bias.defined() && bias.requires_grad()));
+  if (out == DType::BFloat16 && recording)
+    fail("linear_gelu: a bfloat16 output is for inference only (no gradient recorded); the input " +
+         shape_str(x.shape()) + " or the weights require grad");
+  const bool fused = !recording && autocast_dtype() == DType::BFloat16 && x.device() == Device::CPU &&
+                     w.dtype() == DType::Float32 && w.dim() == 2 && cpu::bf16_gemm_kernel() != cpu::Bf16Gemm::Fp32 &&
+                     (x.dtype() == DType::Float32 || x.dtype() == DType::BFloat16);
+  if (!fused) {
+    Tensor y = gelu(linear(x, w, bias));
+    return out == DType::BFloat16 ? to_bf16(y) : y;
+  }
+  check_linear("linear_gelu", x, w, bias);  // then one GEMM with the bias and GELU in its epilogue
+  Shape out_shape = x.shape();
+  out_shape.back() = w.size(0);
+  return linear_bf16_kernel(x, w, bias, out_shape, cpu::Epilogue::GeluErf, out == DType::BFloat16);
+}
+
+DType autocast_activation_dtype(const Tensor& x) {
+  const bool bf16 = autocast_dtype() == DType::BFloat16 && !grad_enabled() && x.device() == Device::CPU &&
+                    x.dtype() == DType::Float32 && cpu::bf16_gemm_kernel() != cpu::Bf16Gemm::Fp32;
+  return bf16 ? DType::BFloat16 : x.dtype();
+}
+
+Tensor autocast_operand(const Tensor& x) {
+  return autocast_activation_dtype(x) == DType::BFloat16 ? to_bf16(x) : x;
 }
 
 }  // namespace bertlab

@@ -25,6 +25,7 @@
 #include "autograd/tensor.h"
 #include "ops/cpu/cpu_features.h"
 #include "ops/cpu/gemm.h"
+#include "ops/cpu/vec_math.h"
 
 namespace bertlab::cpu {
 
@@ -364,18 +365,61 @@ void avx512_block(const uint16_t*, int64_t, const uint16_t*, const uint16_t*, fl
 }
 #endif
 
-// C's block (rows x cols valid) = alpha * buf + beta * C; C is not read when beta is 0.
-void write_block(const float* buf, int64_t rows, int64_t cols, float alpha, float beta, float* C, int64_t ldc) {
+// Where a product's blocks are written and what is done to them on the way (Bf16Result):
+// C = act(alpha * sums + beta * C + bias), C float32 or bfloat16. at(r, c): the same from
+// row r, column c on.
+struct Out {
+  float alpha = 1, beta = 0;
+  void* C = nullptr;
+  int64_t ldc = 0;
+  bool bf16 = false;
+  const float* bias = nullptr;
+  Epilogue act = Epilogue::None;
+  Out at(int64_t r, int64_t c) const {
+    Out o = *this;
+    const int64_t off = r * ldc + c;
+    o.C = bf16 ? (void*)(static_cast<uint16_t*>(C) + off) : (void*)(static_cast<float*>(C) + off);
+    if (bias) o.bias = bias + c;
+    return o;
+  }
+};
+
+// One row of a block through the epilogue: plain loops on 512-bit vectors (GCC's default for
+// -march=native on these processors is 256), GELU through verf as the gelu op computes it.
+template <bool GELU, typename T>
+__attribute__((target("prefer-vector-width=512"))) inline void write_row(const float* b, int64_t cols, float alpha,
+                                                                          float beta, const float* bias, T* c) {
+  auto act = [](float x) { return GELU ? 0.5f * x * (1.0f + verf(x * 0.7071067811865476f)) : x; };
+  auto load = [](const T& v) {
+    if constexpr (std::is_same_v<T, float>) return v;
+    else return bf16_bits_to_float(v);
+  };
+  auto store = [](T& dst, float x) {
+    if constexpr (std::is_same_v<T, float>) dst = x;
+    else dst = float_to_bf16_bits(x);
+  };
+  if (beta == 0.0f) {  // C is not read (it may hold anything)
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j) store(c[j], act(alpha * b[j] + bias[j]));
+  } else {
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j) store(c[j], act(alpha * b[j] + beta * load(c[j]) + bias[j]));
+  }
+}
+
+// C's block (rows x cols valid) from the block of sums in buf (rows kBlock apart).
+void write_block(const float* buf, int64_t rows, int64_t cols, const Out& o) {
+  alignas(64) static const float zeros[kBlock] = {};
+  const float* bias = o.bias ? o.bias : zeros;
+  const bool gelu = o.act == Epilogue::GeluErf;
   for (int64_t i = 0; i < rows; ++i) {
     const float* b = buf + i * kBlock;
-    float* c = C + i * ldc;
-    if (beta == 0.0f) {
-      if (alpha == 1.0f)
-        for (int64_t j = 0; j < cols; ++j) c[j] = b[j];
-      else
-        for (int64_t j = 0; j < cols; ++j) c[j] = alpha * b[j];
+    if (o.bf16) {
+      uint16_t* c = static_cast<uint16_t*>(o.C) + i * o.ldc;
+      gelu ? write_row<true>(b, cols, o.alpha, o.beta, bias, c) : write_row<false>(b, cols, o.alpha, o.beta, bias, c);
     } else {
-      for (int64_t j = 0; j < cols; ++j) c[j] = alpha * b[j] + beta * c[j];
+      float* c = static_cast<float*>(o.C) + i * o.ldc;
+      gelu ? write_row<true>(b, cols, o.alpha, o.beta, bias, c) : write_row<false>(b, cols, o.alpha, o.beta, bias, c);
     }
   }
 }
@@ -386,7 +430,7 @@ struct Packed {
   const uint16_t* b;  // Np/16 panels of Kp/2 x 32
   int64_t M, N, Kp;
 };
-void run_blocks(Bf16Gemm kernel, const AView& A, const Packed& p, float alpha, float beta, float* C, int64_t ldc,
+void run_blocks(Bf16Gemm kernel, const AView& A, const Packed& p, const Out& out,
                 int64_t i0, int64_t i1) {
   alignas(64) float buf[kBlock * kBlock];  // (aligned: see Workspace)
   const int64_t mblocks = round_up(p.M, kBlock) / kBlock, K2 = p.Kp / 2;
@@ -401,12 +445,12 @@ void run_blocks(Bf16Gemm kernel, const AView& A, const Packed& p, float alpha, f
       amx_chunk(a, p.Kp, b0, b1, 1, buf);  // one block: buf is amx_chunk's cbuf for one row block
     else
       avx512_block(a.p, p.Kp, b0, b1, buf, rows);
-    write_block(buf, rows, cols, alpha, beta, C + mb * kBlock * ldc + nb * kBlock, ldc);
+    write_block(buf, rows, cols, out.at(mb * kBlock, nb * kBlock));
   }
 }
 
 // AMX over column blocks [n0, n1) of one product, all rows, chunked (amx_chunk); A whole.
-void run_amx_columns(const AView& A, const Packed& p, float alpha, float beta, float* C, int64_t ldc, int64_t n0,
+void run_amx_columns(const AView& A, const Packed& p, const Out& out, int64_t n0,
                      int64_t n1) {
   alignas(64) static thread_local float cbuf_store[kChunkM * kBlock];
   float* cbuf = cbuf_store;
@@ -421,7 +465,7 @@ void run_amx_columns(const AView& A, const Packed& p, float alpha, float beta, f
       const int64_t cols = std::min(kBlock, p.N - nb * kBlock);
       for (int64_t mb = 0; mb < mblocks; ++mb) {
         const int64_t r = m0 + mb * kBlock, rows = std::min(kBlock, p.M - r);
-        write_block(cbuf + mb * kBlock * kBlock, rows, cols, alpha, beta, C + r * ldc + nb * kBlock, ldc);
+        write_block(cbuf + mb * kBlock * kBlock, rows, cols, out.at(r, nb * kBlock));
       }
     }
   }
@@ -454,8 +498,7 @@ thread_local Workspace tl_a, tl_b, tl_chunk;
 // memory and read again. Row blocks wholly inside a direct A (A.p set) are read in place.
 // pack(dst, m0, m1, row0): rows [m0, m1) of the packed A into dst, which starts at row row0.
 template <typename PackRows>
-void run_amx_rows(const AView* direct, PackRows&& pack, const Packed& p, float alpha, float beta, float* C,
-                  int64_t ldc, int64_t r0, int64_t r1) {
+void run_amx_rows(const AView* direct, PackRows&& pack, const Packed& p, const Out& out, int64_t r0, int64_t r1) {
   alignas(64) static thread_local float cbuf_store[kChunkM * kBlock];
   float* cbuf = cbuf_store;
   const int64_t K2 = p.Kp / 2, nblocks = round_up(p.N, kBlock) / kBlock, whole = p.M / kBlock * kBlock;
@@ -477,7 +520,7 @@ void run_amx_rows(const AView* direct, PackRows&& pack, const Packed& p, float a
       for (int64_t mb = 0; mb < mblocks; ++mb) {
         const int64_t r = m0 + mb * kBlock, rows = std::min(kBlock, p.M - r);
         if (rows <= 0) break;
-        write_block(cbuf + mb * kBlock * kBlock, rows, cols, alpha, beta, C + r * ldc + nb * kBlock, ldc);
+        write_block(cbuf + mb * kBlock * kBlock, rows, cols, out.at(r, nb * kBlock));
       }
     }
   }
@@ -496,8 +539,8 @@ void dispatch_elem(const Bf16Operand& x, F&& f) {
 int64_t where(const Bf16Operand& x, int64_t b) { return x.offsets ? x.offsets[b] : b * x.stride; }
 
 // The bfloat16 kernels on one or more products; packed_b: B already packed (batch 1 only).
-void gemm_kernel(Bf16Gemm kernel, int64_t M, int64_t N, int64_t K, float alpha, const Bf16Operand& A,
-                 const Bf16Operand* B, const uint16_t* packed_b, float beta, float* C, int64_t ldc, int64_t stride_c,
+void gemm_kernel(Bf16Gemm kernel, int64_t M, int64_t N, int64_t K, const Bf16Operand& A, const Bf16Operand* B,
+                 const uint16_t* packed_b, const Out& out, int64_t stride_c,
                  const int64_t* c_off, int64_t batch) {
   const int64_t Kp = round_up(K, 32), Mp = round_up(M, kBlock), Np = round_up(N, kBlock);
   const double work = (double)batch * Mp * Np * Kp;
@@ -508,7 +551,11 @@ void gemm_kernel(Bf16Gemm kernel, int64_t M, int64_t N, int64_t K, float alpha, 
   auto pack_b = [&](int64_t b, uint16_t* dst, int64_t p0, int64_t p1) {
     dispatch_elem(*B, [&](auto* src) { pack_b_panels(src + where(*B, b), B->trans, B->ld, K, N, Kp, dst, p0, p1); });
   };
-  auto c_at = [&](int64_t b) { return C + (c_off ? c_off[b] : b * stride_c); };
+  auto c_at = [&](int64_t b) {  // the batch's C matrices (float32, no bias: gemm_bf16)
+    Out o = out;
+    o.C = static_cast<float*>(out.C) + (c_off ? c_off[b] : b * stride_c);
+    return o;
+  };
 
   if (batch == 1) {
     // A read in place by the AMX kernel: bfloat16, row-major, K a multiple of 32 (AView)
@@ -544,16 +591,16 @@ void gemm_kernel(Bf16Gemm kernel, int64_t M, int64_t N, int64_t K, float alpha, 
           dispatch_elem(A, [&](auto* src) { pack_a_rows(src + where(A, 0), A.trans, A.ld, M, K, Kp, dst, m0, m1, row0); });
         };
         amx_begin();
-        run_amx_rows(direct ? &dview : nullptr, pack_rows, p, alpha, beta, c_at(0), ldc, r0, r1);
+        run_amx_rows(direct ? &dview : nullptr, pack_rows, p, out, r0, r1);
         amx_end();
       } else if (amx && nblocks >= nt) {  // each thread its own column blocks, all rows
         amx_begin();
-        run_amx_columns(pack_all ? AView::tiled(ap, Kp) : dview, p, alpha, beta, c_at(0), ldc, nblocks * t / nt,
+        run_amx_columns(pack_all ? AView::tiled(ap, Kp) : dview, p, out, nblocks * t / nt,
                         nblocks * (t + 1) / nt);
         amx_end();
       } else {  // contiguous ranges of blocks: a thread's blocks share B panels
         if (amx) amx_begin();
-        run_blocks(kernel, pack_all ? AView::tiled(ap, Kp) : dview, p, alpha, beta, c_at(0), ldc, blocks * t / nt,
+        run_blocks(kernel, pack_all ? AView::tiled(ap, Kp) : dview, p, out, blocks * t / nt,
                    blocks * (t + 1) / nt);
         if (amx) amx_end();
       }
@@ -570,7 +617,7 @@ void gemm_kernel(Bf16Gemm kernel, int64_t M, int64_t N, int64_t K, float alpha, 
       pack_a(b, ap, 0, Mp);
       pack_b(b, bp, 0, Np / 16);
       const Packed p{bp, M, N, Kp};
-      run_blocks(kernel, AView::tiled(ap, Kp), p, alpha, beta, c_at(b), ldc, 0, num_blocks(M, N));
+      run_blocks(kernel, AView::tiled(ap, Kp), p, c_at(b), 0, num_blocks(M, N));
     }
     if (amx) amx_end();
   }
@@ -635,7 +682,12 @@ void gemm_bf16(int64_t M, int64_t N, int64_t K, double alpha, const Bf16Operand&
   if (K == 0) return scale_c(M, N, beta, C, ldc, stride_c, c_offsets, batch);
   const Bf16Gemm k = bf16_gemm_kernel();
   if (k == Bf16Gemm::Fp32) return gemm_fp32(M, N, K, alpha, A, B, beta, C, ldc, stride_c, c_offsets, batch);
-  gemm_kernel(k, M, N, K, (float)alpha, A, &B, nullptr, (float)beta, C, ldc, stride_c, c_offsets, batch);
+  Out out;
+  out.alpha = (float)alpha;
+  out.beta = (float)beta;
+  out.C = C;
+  out.ldc = ldc;
+  gemm_kernel(k, M, N, K, A, &B, nullptr, out, stride_c, c_offsets, batch);
 }
 
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, double alpha, const bfloat16* A,
@@ -656,7 +708,7 @@ Tensor pack_b_bf16(const float* B, bool trans, int64_t K, int64_t N, int64_t ld)
 }
 
 void gemm_bf16_packed(int64_t M, int64_t N, int64_t K, double alpha, const Bf16Operand& A, const Tensor& packed_b,
-                      double beta, float* C, int64_t ldc) {
+                      double beta, const Bf16Result& C) {
   check_sizes("gemm_bf16_packed", M, N, K, 1);
   const int64_t Kp = round_up(std::max<int64_t>(K, 1), 32), Np = round_up(std::max<int64_t>(N, 1), kBlock);
   if (packed_b.dtype() != DType::BFloat16 || packed_b.dim() != 3 || packed_b.size(0) != Np / 16 ||
@@ -666,9 +718,27 @@ void gemm_bf16_packed(int64_t M, int64_t N, int64_t K, double alpha, const Bf16O
   const Bf16Gemm k = bf16_gemm_kernel();
   if (k == Bf16Gemm::Fp32) fail("gemm_bf16_packed: needs the amx or avx512_bf16 kernel, the kernel in use is fp32");
   if (M == 0 || N == 0) return;
-  if (K == 0) return scale_c(M, N, beta, C, ldc, 0, nullptr, 1);
-  gemm_kernel(k, M, N, K, (float)alpha, A, nullptr, reinterpret_cast<const uint16_t*>(packed_b.data<bfloat16>()),
-              (float)beta, C, ldc, 0, nullptr, 1);
+  Out out;
+  out.alpha = (float)alpha;
+  out.beta = (float)beta;
+  out.C = C.data;
+  out.ldc = C.ld;
+  out.bf16 = C.bf16;
+  out.bias = C.bias;
+  out.act = C.act;
+  if (K == 0) {  // an empty sum: the epilogue on beta * C alone
+    alignas(64) static const float zeros[kBlock * kBlock] = {};
+    for (int64_t r = 0; r < M; r += kBlock)
+      for (int64_t c = 0; c < N; c += kBlock)
+        write_block(zeros, std::min(kBlock, M - r), std::min(kBlock, N - c), out.at(r, c));
+    return;
+  }
+  gemm_kernel(k, M, N, K, A, nullptr, reinterpret_cast<const uint16_t*>(packed_b.data<bfloat16>()), out, 0, nullptr, 1);
+}
+
+void gemm_bf16_packed(int64_t M, int64_t N, int64_t K, double alpha, const Bf16Operand& A, const Tensor& packed_b,
+                      double beta, float* C, int64_t ldc) {
+  gemm_bf16_packed(M, N, K, alpha, A, packed_b, beta, Bf16Result{C, false, ldc});
 }
 
 #if defined(__x86_64__)

@@ -78,6 +78,23 @@ Tensor pack_b_bf16(const float* B, bool trans, int64_t K, int64_t N, int64_t ld)
 // packed; checked). Needs a bfloat16 kernel (amx or avx512_bf16): throws on fp32.
 void gemm_bf16_packed(int64_t M, int64_t N, int64_t K, double alpha, const Bf16Operand& A, const Tensor& packed_b,
                       double beta, float* C, int64_t ldc);
+// The same with an epilogue, applied to each 32 x 32 block of sums while it is still in the
+// cache, instead of by separate passes over C (what linear's bias and BERT's GELU cost when
+// they run on their own: a write and a read of the whole output each):
+//   C = act(alpha * op(A) B + beta * C + bias)      bias: N float32 values added to every row
+// act GeluErf is 0.5 x (1 + erf(x / sqrt 2)) through vec_math.h's verf (as the gelu op).
+// C may be bfloat16 (out.bf16): the float32 result is rounded once, to nearest even, as it is
+// stored; with beta != 0 the old bfloat16 values are widened first.
+enum class Epilogue : uint8_t { None, GeluErf };
+struct Bf16Result {
+  void* data = nullptr;  // C: float32, or bfloat16 when bf16
+  bool bf16 = false;
+  int64_t ld = 0;
+  const float* bias = nullptr;
+  Epilogue act = Epilogue::None;
+};
+void gemm_bf16_packed(int64_t M, int64_t N, int64_t K, double alpha, const Bf16Operand& A, const Tensor& packed_b,
+                      double beta, const Bf16Result& C);
 
 // The AMX peak: a loop of tile multiplies on registers only (no loads), on every OpenMP
 // thread for about `seconds`; returns the rate in GFLOP/s (2 * 16 * 16 * 32 per tdpbf16ps), or 0

@@ -398,6 +398,59 @@ TEST_CASE("pre-packed B (linear's weight): pack_b_bf16 + gemm_bf16_packed agains
   }
 }
 
+TEST_CASE("gemm_bf16_packed's epilogue: bias, GELU and a bfloat16 C, against float64") {
+  KernelRestore restore;
+  for (cpu::Bf16Gemm k : available_kernels()) {
+    if (k == cpu::Bf16Gemm::Fp32) continue;  // (refused: the test above)
+    cpu::set_bf16_gemm_kernel(k);
+    INFO("kernel " << cpu::bf16_gemm_name(k));
+    struct S { int64_t M, N, K; double beta; bool gelu, bias, out_bf16; };
+    for (S s : {S{3, 17, 31, 0.0, true, true, false}, S{40, 70, 64, 1.0, true, true, false},
+                S{33, 64, 96, 0.0, false, true, true}, S{65, 40, 64, 1.0, true, false, true},
+                S{600, 96, 128, 0.0, true, true, true}, S{530, 48, 96, 1.0, false, true, false}}) {  // (rows split)
+      INFO(s.M << "x" << s.N << "x" << s.K << " beta " << s.beta << " gelu " << s.gelu << " bias " << s.bias
+                 << " bf16 C " << s.out_bf16);
+      std::mt19937 rng((unsigned)(7 * s.M + s.N + s.K));
+      const int64_t lda = s.K + 2, ldc = s.N + 3;
+      std::vector<float> A = random_f32((size_t)(s.M * lda), rng), W = random_f32((size_t)(s.N * s.K), rng);
+      std::vector<float> bias = random_f32((size_t)s.N, rng), C0 = random_f32((size_t)(s.M * ldc), rng);
+      std::vector<uint16_t> Cb(C0.size());
+      for (size_t i = 0; i < C0.size(); ++i) {
+        Cb[i] = float_to_bf16_bits(C0[i]);
+        if (s.out_bf16) C0[i] = bf16_bits_to_float(Cb[i]);  // what a bfloat16 C holds
+      }
+      std::vector<float> Cf = C0;
+      Tensor p = cpu::pack_b_bf16(W.data(), true, s.K, s.N, s.K);  // linear's W (N x K)
+      cpu::Bf16Result out{s.out_bf16 ? (void*)Cb.data() : (void*)Cf.data(), s.out_bf16, ldc,
+                          s.bias ? bias.data() : nullptr, s.gelu ? cpu::Epilogue::GeluErf : cpu::Epilogue::None};
+      cpu::gemm_bf16_packed(s.M, s.N, s.K, 1.0, {A.data(), false, false, lda}, p, s.beta, out);
+      std::vector<bfloat16> Ab(A.size()), Wb(W.size());
+      for (size_t i = 0; i < A.size(); ++i) Ab[i] = bfloat16(A[i]);
+      for (size_t i = 0; i < W.size(); ++i) Wb[i] = bfloat16(W[i]);
+      Ref r = reference_gemm(false, true, s.M, s.N, s.K, 1.0, Ab.data(), lda, Wb.data(), s.K, s.beta, C0.data(), ldc);
+      int bad = 0;
+      for (int64_t i = 0; i < s.M; ++i)
+        for (int64_t j = 0; j < ldc; ++j) {
+          const size_t at = (size_t)(i * ldc + j);
+          const double got = s.out_bf16 ? (double)bf16_bits_to_float(Cb[at]) : (double)Cf[at];
+          if (j >= s.N) {  // the gap between rows is untouched
+            CHECK(got == (double)C0[at]);
+            continue;
+          }
+          const double x = r.c[(size_t)(i * s.N + j)] + (s.bias ? bias[(size_t)j] : 0.0);
+          const double want = s.gelu ? 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))) : x;
+          // the sum's bound through GELU (|gelu'| < 1.13), the float32 bias add and verf (3e-7),
+          // and for a bfloat16 C its rounding: half a unit in the 8th bit (2^-8 relative, to be safe)
+          double tol = 1.13 * r.bound[(size_t)(i * s.N + j)] + 1e-6 * (1.0 + std::fabs(x));
+          if (s.out_bf16) tol += std::fabs(want) * std::ldexp(1.0, -8);
+          if (!(std::fabs(got - want) <= tol) && bad++ < 3)
+            FAIL_CHECK("C[" << i << "," << j << "] = " << got << ", want " << want << " (tolerance " << tol << ")");
+        }
+      CHECK(bad == 0);
+    }
+  }
+}
+
 TEST_CASE("the bf16 GEMM kernels agree with each other on the same operands") {
   KernelRestore restore;
   const auto ks = available_kernels();
@@ -592,4 +645,70 @@ TEST_CASE("matmul under bfloat16 autocast (attention's scores and context): bf16
   CHECK(cosine(dk, k32.grad().tolist<float>()) > 0.999);
   CHECK(cosine(yv, y32.tolist<float>()) > 0.999);
   CHECK(yv != y32.tolist<float>());
+}
+
+// BERT's inference path under bfloat16 autocast: linear_gelu's fused GEMM (bias and GELU in the
+// epilogue, a float32 or bfloat16 result) against the two ops it replaces, and bfloat16
+// activations (autocast_operand) fed to linear, which must give what the float32 input gives.
+TEST_CASE("linear_gelu and bfloat16 activations for inference under autocast, every kernel") {
+  KernelRestore restore;
+  Generator g(11);
+  const int64_t in = 64, out = 48;  // in: a multiple of 32, so AMX reads a bfloat16 x in place
+  Tensor x = randn({5, 14, in}, g), w = randn({out, in}, g, 0.0, 0.2), b = randn({out}, g);
+  Tensor w2 = randn({16, out}, g, 0.0, 0.2), b2 = randn({16}, g);
+  auto max_rel = [](const Tensor& a, const Tensor& ref) {
+    const auto av = a.tolist<double>(), rv = ref.tolist<double>();
+    double m = 0;
+    for (size_t i = 0; i < av.size(); ++i) m = std::max(m, std::fabs(av[i] - rv[i]) / (1.0 + std::fabs(rv[i])));
+    return m;
+  };
+  for (cpu::Bf16Gemm k : available_kernels()) {
+    CAPTURE(cpu::bf16_gemm_name(k));
+    cpu::set_bf16_gemm_kernel(k);
+    NoGradGuard ng;
+    AutocastGuard ac(DType::BFloat16);
+    Tensor ref = gelu(linear(x, w, b));  // float32 result of the bf16 GEMM, then float32 GELU
+    Tensor y32 = linear_gelu(x, w, b);
+    CHECK(y32.dtype() == DType::Float32);
+    CHECK(y32.shape() == ref.shape());
+    CHECK(max_rel(y32, ref) <= 1e-5);  // the same sums; erf's vector and scalar forms differ in the last bits
+
+    const bool bf16_kernel = k != cpu::Bf16Gemm::Fp32;
+    CHECK(autocast_activation_dtype(x) == (bf16_kernel ? DType::BFloat16 : DType::Float32));
+    Tensor y16 = linear_gelu(x, w, b, DType::BFloat16);
+    CHECK(y16.dtype() == DType::BFloat16);
+    CHECK(y16.shape() == ref.shape());
+    CHECK(max_rel(y16, ref) <= 0x1p-8);  // GELU's float32 value rounded once to bfloat16
+    CHECK(max_rel(y16, ref) > 0);        // and rounded it was
+
+    // a bfloat16 activation holds the values the kernel would have rounded x to: same product
+    Tensor xa = autocast_operand(x);
+    CHECK(xa.dtype() == (bf16_kernel ? DType::BFloat16 : DType::Float32));
+    CHECK(max_rel(linear(xa, w, b), linear(x, w, b)) <= 1e-6);
+    // and linear_gelu's bfloat16 output (48 features: not a multiple of 32, so packed) as the
+    // next linear's input, against its values widened to float32
+    CHECK(max_rel(linear(y16, w2, b2), linear(y16.to(DType::Float32), w2, b2)) <= 1e-6);
+  }
+}
+
+TEST_CASE("bfloat16 activations are refused where a gradient would be recorded") {
+  Generator g(12);
+  Tensor x = randn({4, 32}, g).set_requires_grad(), w = randn({8, 32}, g).set_requires_grad(), b = randn({8}, g);
+  AutocastGuard ac(DType::BFloat16);
+  // grad mode on: no bfloat16 activation is handed out
+  CHECK(autocast_activation_dtype(x) == DType::Float32);
+  CHECK(autocast_operand(x).dtype() == DType::Float32);
+  CHECK_THROWS_WITH_AS(linear_gelu(x, w, b, DType::BFloat16), doctest::Contains("inference only"), Error);
+  Tensor xb = to_bf16(x.detach()).set_requires_grad();
+  CHECK_THROWS_WITH_AS(linear(xb, w, b), doctest::Contains("bfloat16 input [4, 32] that requires grad"), Error);
+  // an output dtype that is neither the weight's nor bfloat16
+  CHECK_THROWS_WITH_AS(linear_gelu(x, w, b, DType::Float64), doctest::Contains("float32) or bfloat16, got float64"), Error);
+  // linear_gelu with a gradient: the two ops, differentiable (also gradchecked in float64)
+  Tensor y = linear_gelu(x, w, b);
+  sum(y).backward();
+  CHECK(x.grad().defined());
+  CHECK(w.grad().defined());
+  // without autocast a bfloat16 input is refused as any other dtype mismatch
+  AutocastGuard off(DType::Float32);
+  CHECK_THROWS_WITH_AS(linear(to_bf16(x.detach()), w.detach(), b), doctest::Contains("bfloat16"), Error);
 }

@@ -64,6 +64,8 @@ std::vector<Case> cases() {
       {"gelu", [](auto& v) { return gelu(v[0], GeluApprox::Tanh); }, {a}},
       {"matmul", [](auto& v) { return matmul(v[0], v[1]); }, {rand64({2, 2, 3}, 5), rand64({3, 2}, 6)}},
       {"linear", [](auto& v) { return linear(v[0], v[1], v[2]); }, {rand64({2, 3}, 7), rand64({4, 3}, 8), rand64({4}, 9)}},
+      {"linear_gelu", [](auto& v) { return linear_gelu(v[0], v[1], v[2], DType::Float64); },
+       {rand64({2, 3}, 7), rand64({4, 3}, 8), rand64({4}, 9)}},
       {"sum", [](auto& v) { return sum(v[0], {1}); }, {x3}},
       {"mean", [](auto& v) { return mean(v[0], {0, 2}); }, {x3}},
       {"max", [](auto& v) { return max(v[0], {2}); }, {x3}},
@@ -128,6 +130,8 @@ const std::map<std::string, std::string> kNotDifferentiable = {
              "history, so a loss through them fails at backward instead of training silently"},
     {"add_", "in place and without history by design (optimizer updates, initialisation)"},
     {"mul_", "in place and without history by design (optimizer updates, initialisation)"},
+    {"autocast_activation_dtype", "returns a DType"},
+    {"autocast_operand", "returns x itself whenever grad mode is on; its bfloat16 copy is for inference only"},
 };
 
 // Names of the functions declared at namespace level in one header (comments blanked
