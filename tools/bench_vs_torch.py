@@ -49,7 +49,8 @@ def run_bertlab(threads, reps, cpu, dtype="float32", with_base_train=True):
                          env=env, check=True, capture_output=True, text=True).stdout
     res = {}
     for b in json.loads(out)["benchmarks"]:
-        if b.get("aggregate_name") == "median":
+        # with one repetition Google Benchmark writes the run itself and no aggregates
+        if b.get("aggregate_name") == "median" or (reps == 1 and b.get("run_type") == "iteration"):
             name = "/".join(part for part in b["run_name"].split("/") if not part.startswith("min_time:"))
             ms = b["cpu_time" if cpu else "real_time"] * {"ms": 1, "us": 1e-3, "ns": 1e-6, "s": 1e3}[b["time_unit"]]
             res[name] = ms
