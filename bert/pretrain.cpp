@@ -14,6 +14,7 @@
 
 #include "bert/checkpoint.h"
 #include "bert/io.h"
+#include "bert/train/distributed.h"
 #include "bert/train/loop.h"
 #include "bert/train/progress.h"
 #include "bert/train/run.h"
@@ -130,9 +131,10 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   PretrainResult res;
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  auto say = [&](const std::string& s) {
-    if (!o.quiet) std::fprintf(stderr, "%s\n", s.c_str());
+  auto say = [&](const std::string& s) {  // (data parallel: rank 0 speaks for all)
+    if (!o.quiet && dist::is_main()) std::fprintf(stderr, "%s\n", s.c_str());
   };
+  const int64_t world = dist::world_size(), rank = dist::rank();
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const Device device = o.device == "cuda" ? Device::CUDA : Device::CPU;
 
@@ -259,14 +261,14 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
     }
     stream.restore(json_key(state.extra, "data", ckpt + "/trainer_state.json: extra"), ckpt + "/trainer_state.json: extra.data");
     sched.set_step(state.schedule_step);
-    default_generator().seed = state.rng_seed;
-    default_generator().offset = state.rng_offset;
+    train::restore_rank_generator(state, world, rank, ckpt);  // dropout: each rank's own stream
     examples_seen = state.data_position;
     tokens_seen = state.extra.value("tokens", (int64_t)0);
     res.last_checkpoint = ckpt;
     say("pretrain: resumed from " + ckpt + " at step " + std::to_string(state.step));
   } else {
-    manual_seed(o.seed);
+    state.rng_seed = o.seed;
+    train::restore_rank_generator(state, world, rank, "");
   }
   res.start_step = res.step = state.step;
   res.run_dir = run_dir;
@@ -276,6 +278,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   std::unique_ptr<train::MetricsLog> metrics;
   const std::string metrics_path = (fs::path(run_dir) / "metrics.jsonl").string();
   auto log = [&](const nlohmann::json& rec) {
+    if (!dist::is_main()) return;  // only rank 0 writes
     if (!metrics) {
       make_dirs(run_dir);
       if (!ckpt.empty()) train::truncate_metrics(metrics_path, state.step);
@@ -304,13 +307,13 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   auto save = [&](int64_t step) {
     state.step = step;
     state.schedule_step = sched.last_step();
-    state.rng_seed = default_generator().seed;
-    state.rng_offset = default_generator().offset;
+    train::record_rank_generators(state);  // every rank's dropout stream (a collective)
     state.data_position = examples_seen;
     state.epoch = stream.epoch();
     state.extra["data"] = stream.state();
     state.extra["data_signature"] = signature;
     state.extra["tokens"] = tokens_seen;
+    if (!dist::is_main()) return std::string();
     const std::string dir = train::save_checkpoint(run_dir, *model, opt, state, tok_files, o.keep);
     tok_files.vocab_file = (fs::path(dir) / "vocab.txt").string();  // survives keep-K deletion
     res.last_checkpoint = dir;
@@ -323,8 +326,10 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
         std::to_string(model->num_parameters()) + " parameters, " + std::to_string(cfg.num_hidden_layers) +
         " layers, hidden " + std::to_string(cfg.hidden_size) + "; " + std::to_string(omp_get_max_threads()) +
         " threads, " + o.device);
-    say("pretrain: batch " + std::to_string(o.batch_size) + " x " + std::to_string(o.grad_accum) + " x " +
-        std::to_string(o.max_seq_length) + " tokens, lr " + fmt("%.2g", o.lr) + ", warmup " + std::to_string(warmup) +
+    say("pretrain: batch " + std::to_string(o.batch_size) +
+        (world > 1 ? " per rank x " + std::to_string(world) + " ranks" : "") + " x " + std::to_string(o.grad_accum) +
+        " accumulated = " + std::to_string(o.batch_size * world * o.grad_accum) + " sequences of " +
+        std::to_string(o.max_seq_length) + " tokens per step, lr " + fmt("%.2g", o.lr) + ", warmup " + std::to_string(warmup) +
         (o.steps > 0 ? ", " + std::to_string(o.steps) + " steps (linear decay)" : ", constant lr after warmup (no --steps)") +
         (o.max_minutes > 0 ? ", at most " + fmt("%g", o.max_minutes) + " minutes" : "") + "; " +
         std::to_string(eval_set.size()) + " eval examples; run folder " + run_dir);
@@ -332,11 +337,12 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
 
   // --- the loop (bert/train/loop.h) with pre-training's pieces ------------------------------
   train::install_interrupt_handler();
-  const bool show = !o.quiet && o.progress;
+  const bool show = !o.quiet && o.progress && dist::is_main();
   train::Progress progress("pretrain", o.steps, "tok", (int)o.log_every, show ? o.progress_tty : 0);
   if (o.max_minutes > 0) progress.set_time_limit(o.max_minutes * 60.0 - elapsed());
   int64_t eval_step = -1;
   auto run_eval = [&](int64_t step) {
+    if (!dist::is_main()) return;  // rank 0 evaluates; the others wait at the next step
     PretrainEval ev = evaluate_pretraining(*model, eval_set, o.batch_size, tok->pad_id(), device);
     res.eval = ev;
     nlohmann::json rec = ev.to_json();
@@ -354,16 +360,18 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   micro.reserve(o.batch_size);
   task.micro_batches = [&](int64_t) { return o.grad_accum; };
   task.forward = [&](int64_t, int64_t) {
+    // a global micro-batch of batch_size x world examples from the one stream every rank
+    // reads alike; rank r trains on its r-th part (with one process: all of it)
     micro.clear();
     Example ex;
-    for (int64_t i = 0; i < o.batch_size; ++i) {
+    for (int64_t i = 0; i < o.batch_size * world; ++i) {
       stream.next(ex);
-      micro.push_back(std::move(ex));
+      tokens_seen += ex.num_tokens();
+      if (i / o.batch_size == rank) micro.push_back(std::move(ex));
     }
     PretrainBatch b = to_device(collate(micro, tok->pad_id()), device);
     PretrainLoss L = pretraining_loss(*model, b);
-    examples_seen += (int64_t)micro.size();
-    tokens_seen += b.tokens;
+    examples_seen += o.batch_size * world;
     res.tokens += b.tokens;
     return train::MicroBatchLoss{L.loss, {L.mlm_loss, L.nsp_loss}, (double)b.tokens};
   };
@@ -413,7 +421,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   // --- the end: final/ (unless interrupted), scored once more if the last step was not --------
   if (!res.interrupted) {
     if (!eval_set.empty() && eval_step != res.step) run_eval(res.step);
-    if (!res.last_checkpoint.empty()) {
+    if (!res.last_checkpoint.empty() && dist::is_main()) {
       train::publish(res.last_checkpoint, run_dir, "final");
       res.final_dir = (fs::path(run_dir) / "final").string();
     }

@@ -16,6 +16,7 @@ packages=(
   libbenchmark-dev         # benchmarks
   zlib1g-dev               # compressed golden files
   gnuplot-nox              # `bertlab plot` draws loss curves with it
+  libopenmpi-dev openmpi-bin  # data-parallel training (mpirun -np N bertlab pretrain|finetune)
 )
 
 missing=()

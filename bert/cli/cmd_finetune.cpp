@@ -99,7 +99,7 @@ void add_finetune_task(CLI::App& parent, const std::string& task, const std::str
   c->add_option("--epochs", o.epochs, "passes over the training data")->check(at_least<long>(1))->capture_default_str();
   c->add_option("--lr", o.lr, task == "qa" ? "peak learning rate (default 3e-5)" : "peak learning rate (default 5e-5)")
       ->check(greater_than(0));
-  c->add_option("--batch-size", o.batch_size, task == "qa" ? "examples per batch (default 16)" : "examples per batch (default 32)")
+  c->add_option("--batch-size", o.batch_size, task == "qa" ? "examples per batch, per rank under mpirun (default 16)" : "examples per batch, per rank under mpirun (default 32)")
       ->check(at_least<long>(1));
   c->add_option("--eval-batch-size", o.eval_batch_size, "examples per evaluation batch (default 64; qa 32)")
       ->check(at_least<long>(1));
@@ -111,7 +111,7 @@ void add_finetune_task(CLI::App& parent, const std::string& task, const std::str
       ->check(at_least<double>(0))
       ->capture_default_str();
   c->add_flag("--freeze-encoder", o.freeze_encoder, "freeze the encoder (bert.*): only the head trains");
-  c->add_option("--grad-accum", o.grad_accum, "batches accumulated per optimizer step")->check(at_least<long>(1))->capture_default_str();
+  c->add_option("--grad-accum,--gradient-accumulation-steps", o.grad_accum, "batches accumulated per optimizer step (per rank under mpirun)")->check(at_least<long>(1))->capture_default_str();
   c->add_option("--clip", o.clip, "clip the gradient norm at this value (0: off)")->check(at_least<double>(0))->capture_default_str();
   c->add_flag("--group-by-length", o.group_by_length, "batches of similar lengths (less padding, faster; Trainer's group_by_length)");
   c->add_option("--eval-every", f->eval_every, "'epoch', or a number of optimizer steps")->capture_default_str();
@@ -131,7 +131,8 @@ void add_finetune_task(CLI::App& parent, const std::string& task, const std::str
       "Writes RUN_DIR/best (the best checkpoint by dev " + tasks::best_metric_name(task) +
       "; the last one without --dev), checkpoint-<step>, metrics.jsonl and eval_results.json. Sequences longer "
       "than --max-length are truncated; --max-length above the model's max_position_embeddings is an error. "
-      "Ctrl-C saves a checkpoint and stops (exit code 130).");
+      "Ctrl-C saves a checkpoint and stops (exit code 130). mpirun -np N bertlab finetune ... trains on N "
+      "processes (a step is --batch-size x N x --grad-accum examples; docs/distributed.md).");
   c->callback([f] {
     tasks::FinetuneOptions o = f->o;
     check_qa_room(o.task, o.max_length, o.qa);

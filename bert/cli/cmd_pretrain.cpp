@@ -49,7 +49,9 @@ void add_pretrain_command(CLI::App& app) {
       "Corpus formats: 'lines' = one sentence per line, a blank line between documents (create_pretraining_data.py);\n"
       "'raw' = one paragraph per line, split into sentences, ' = Title = ' headings start documents (WikiText).\n"
       "A run folder gets metrics.jsonl, checkpoint-<step>/ (resumable), final/ (Hugging Face format).\n"
-      "Ctrl-C saves a checkpoint and stops (exit code 130); --resume continues exactly where it stopped.");
+      "Ctrl-C saves a checkpoint and stops (exit code 130); --resume continues exactly where it stopped.\n"
+      "Data parallel: mpirun -np N bertlab pretrain ... trains one model on N processes, each on its part of every\n"
+      "batch (a step is --batch-size x N x --grad-accum sequences); see docs/distributed.md.");
   // model
   c->add_option("--config", o->config, "preset (bert-tiny, bert-mini, bert-small, bert-medium, bert-base, ...) or config.json, for a new model")
       ->capture_default_str();
@@ -82,8 +84,8 @@ void add_pretrain_command(CLI::App& app) {
       ->check(at_least<long>(1))
       ->capture_default_str();
   // optimisation
-  c->add_option("--batch-size", p.batch_size, "examples per micro-batch")->check(at_least<long>(1))->capture_default_str();
-  c->add_option("--grad-accum", p.grad_accum, "micro-batches per optimizer step")->check(at_least<long>(1))->capture_default_str();
+  c->add_option("--batch-size", p.batch_size, "examples per micro-batch (per rank under mpirun)")->check(at_least<long>(1))->capture_default_str();
+  c->add_option("--grad-accum,--gradient-accumulation-steps", p.grad_accum, "micro-batches per optimizer step (per rank under mpirun)")->check(at_least<long>(1))->capture_default_str();
   c->add_option("--lr", p.lr, "peak learning rate (AdamW)")->check(greater_than(0))->capture_default_str();
   auto* ws = c->add_option("--warmup-steps", p.warmup_steps, "linear warmup steps")->check(at_least<long>(0));
   c->add_option("--warmup-ratio", p.warmup_ratio, "warmup as a share of --steps (when --warmup-steps is not given)")

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "autograd/openmp_env.h"
+#include "bert/train/distributed.h"
 #include "bert/cli/commands.h"
 #include "bert/cli/common.h"
 
@@ -51,9 +52,24 @@ std::string usage_message(const CLI::App& app, const CLI::ParseError& e) {
 
 }  // namespace
 
+namespace {
+int run(int argc, char** argv);
+}
+
+// Under mpirun every rank runs the same command (bert/train/distributed.h). A rank that
+// fails stops the whole job: the others may be waiting for it in a collective.
 int main(int argc, char** argv) {
-  namespace cli = bertlab::cli;
   bertlab::prefer_passive_openmp(argv);  // see autograd/openmp_env.h
+  bertlab::dist::init(&argc, &argv);
+  const int code = run(argc, argv);
+  if (code != 0 && bertlab::dist::world_size() > 1) bertlab::dist::abort_all(code);
+  bertlab::dist::finalize();
+  return code;
+}
+
+namespace {
+int run(int argc, char** argv) {
+  namespace cli = bertlab::cli;
   CLI::App app{"bertlab: BERT from scratch in C++ (autograd, CPU and CUDA ops, tokenizer, training)", "bertlab"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "bertlab 0.1.0");
@@ -85,8 +101,12 @@ int main(int argc, char** argv) {
     return cli::kExitUsage;
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "bertlab: error: %s\n", e.what());
+    if (bertlab::dist::world_size() > 1)  // which rank failed (each prints its own)
+      std::fprintf(stderr, "bertlab: error: rank %d: %s\n", bertlab::dist::rank(), e.what());
+    else
+      std::fprintf(stderr, "bertlab: error: %s\n", e.what());
     return cli::kExitError;
   }
   return cli::kExitOk;
 }
+}  // namespace

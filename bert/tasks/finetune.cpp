@@ -17,6 +17,7 @@
 #include "bert/io.h"
 #include "bert/tasks/evaluate.h"
 #include "bert/tasks/infer.h"
+#include "bert/train/distributed.h"
 #include "bert/train/loop.h"
 #include "bert/train/progress.h"
 #include "bert/train/run.h"
@@ -405,8 +406,17 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   model->train();
 
   // --- optimizer and schedule ----------------------------------------------------------
+  // Data parallel (bert/train/distributed.h): a step's micro-batch is a global batch of
+  // batch_size x world examples, rank r training on its r-th part. A last global batch with
+  // fewer examples than ranks is dropped (every rank needs one); with one process nothing is.
+  const int64_t world = dist::world_size(), rank = dist::rank();
   const int64_t N = (int64_t)ts.encodings.size();
-  const int64_t batches_per_epoch = (N + o.batch_size - 1) / o.batch_size;
+  const int64_t global_batch = o.batch_size * world;
+  int64_t batches_per_epoch = (N + global_batch - 1) / global_batch;
+  if (N % global_batch != 0 && N % global_batch < world) --batches_per_epoch;
+  if (batches_per_epoch == 0)
+    fail("finetune: " + std::to_string(N) + " training examples cannot give each of the " + std::to_string(world) +
+         " ranks one");
   const int64_t steps_per_epoch = (batches_per_epoch + o.grad_accum - 1) / o.grad_accum;
   const int64_t total_steps = steps_per_epoch * o.epochs;
   const int64_t warmup_steps = (int64_t)std::ceil((double)total_steps * o.warmup_ratio);
@@ -422,8 +432,9 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     state = train::load_checkpoint_state(resume_from, opt);
     sched.set_step(state.schedule_step);
   }
-  default_generator() = Generator(state.rng_seed);  // dropout masks
-  default_generator().offset = state.rng_offset;
+  // dropout masks: rank 0 draws from the seed as a single process does, each other rank
+  // from its own stream (a resumed run: each rank's from the checkpoint)
+  train::restore_rank_generator(state, world, rank, resume_from);
 
   // --- the flags that decide the run: a resumed run must be given the same ones ------------
   const nlohmann::json flags = run_flags(o, max_len);
@@ -431,41 +442,50 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   state.extra["flags"] = flags;
   say(label_map_line(task, label_names));
 
-  // --- the run folder: written from here on --------------------------------------------------
-  const RemoveIfFailed cleanup{o.out, !fs::exists(o.out)};
-  bert::make_dirs(o.out);
+  // --- the run folder: written from here on, by rank 0 only ------------------------------------
+  dist::barrier("the start of the run (every rank has read its input)");
+  const bool main_rank = dist::is_main();
+  const RemoveIfFailed cleanup{o.out, main_rank && !fs::exists(o.out)};
+  if (main_rank) bert::make_dirs(o.out);
   // checkpoints copy the vocabulary from RUN_DIR/vocab.txt: the source folder may be a
   // checkpoint that rotation deletes (a resumed run)
   {
     const std::string run_vocab = (fs::path(o.out) / "vocab.txt").string();
     // written from the tokenizer: a transformers 5 folder has tokenizer.json and no vocab.txt
-    if (fs::absolute(tok_files.vocab_file) != fs::absolute(run_vocab) || !fs::exists(run_vocab))
+    if (main_rank && (fs::absolute(tok_files.vocab_file) != fs::absolute(run_vocab) || !fs::exists(run_vocab)))
       bert::write_file_atomic(run_vocab, tokenizer::to_vocab_txt(tok->vocab()));
     tok_files.vocab_file = run_vocab;
   }
   const std::string metrics_path = (fs::path(o.out) / "metrics.jsonl").string();
-  if (!resume_from.empty()) train::truncate_metrics(metrics_path, state.step);  // the steps after it run again
-  train::MetricsLog log(metrics_path, /*append=*/!resume_from.empty());
-  {
+  if (main_rank && !resume_from.empty()) train::truncate_metrics(metrics_path, state.step);  // the steps after it run again
+  std::optional<train::MetricsLog> metrics;
+  if (main_rank) metrics.emplace(metrics_path, /*append=*/!resume_from.empty());
+  auto log = [&](const nlohmann::json& rec) {
+    if (metrics) metrics->write(rec);
+  };
+  if (main_rank) {
     nlohmann::json args = {{"task", o.task}, {"model", o.model}, {"config", o.config}, {"train", o.train}, {"dev", o.dev},
                            {"epochs", o.epochs}, {"lr", o.lr}, {"batch_size", o.batch_size}, {"warmup_ratio", o.warmup_ratio},
                            {"max_length", max_len}, {"weight_decay", o.weight_decay}, {"freeze_encoder", o.freeze_encoder},
                            {"grad_accum", o.grad_accum}, {"clip", o.clip}, {"eval_every", o.eval_every}, {"seed", o.seed},
                            {"group_by_length", o.group_by_length},
                            {"max_train_examples", o.max_train_examples}, {"train_features", N},
-                           {"total_steps", total_steps}, {"warmup_steps", warmup_steps}};
+                           {"total_steps", total_steps}, {"warmup_steps", warmup_steps}, {"world_size", world},
+                           {"effective_batch", global_batch * o.grad_accum}};
     if (qa) args["doc_stride"] = o.qa.doc_stride, args["max_query_length"] = o.qa.max_query_length;
     bert::write_file_atomic((fs::path(o.out) / "finetune_args.json").string(), args.dump(2) + "\n");
   }
   say("training: " + std::to_string(o.epochs) + " epochs x " + std::to_string(steps_per_epoch) + " steps (batch " +
-      std::to_string(o.batch_size) + (o.grad_accum > 1 ? " x " + std::to_string(o.grad_accum) + " accumulated" : "") +
+      std::to_string(o.batch_size) + (world > 1 ? " per rank x " + std::to_string(world) + " ranks" : "") +
+      (o.grad_accum > 1 ? " x " + std::to_string(o.grad_accum) + " accumulated" : "") +
+      (world > 1 || o.grad_accum > 1 ? " = " + std::to_string(global_batch * o.grad_accum) + " examples per step" : "") +
       "), lr " + fmt("%.2g", o.lr) + ", warmup " + std::to_string(warmup_steps) + " steps, out " + o.out);
 
   FinetuneResult result;
   result.best_dir = (fs::path(o.out) / "best").string();
   const std::string metric = best_metric_name(o.task);
   std::optional<train::Progress> progress;
-  if (o.progress) progress.emplace("finetune " + o.task, total_steps, "ex", (int)o.log_every);
+  if (o.progress && main_rank) progress.emplace("finetune " + o.task, total_steps, "ex", (int)o.log_every);
   auto note = [&](const std::string& s) {
     if (progress) progress->message(s);
     else say(s);
@@ -476,7 +496,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   nlohmann::json last_eval;  // the evaluation of the step being saved, if any
   auto evaluate = [&](int64_t step) {
     last_eval = nullptr;
-    if (!dev.present) return;  // no dev set: --eval-every still saves a checkpoint
+    if (!dev.present || !main_rank) return;  // no dev set: --eval-every still saves a checkpoint
     auto t0 = std::chrono::steady_clock::now();
     nlohmann::json e = task == bert::Task::SequenceClassification
                            ? evaluate_classify(*model, dev.classify, o.eval_batch_size, o.device)
@@ -490,7 +510,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     rec.erase("per_type");
     rec["type"] = "eval";
     rec["eval_seconds"] = secs;
-    log.write(rec);
+    log(rec);
     result.evals.push_back(e);
     last_eval = e;
     const bool better = e.value(metric, -1e300) > state.best_metric;
@@ -509,8 +529,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   };
   auto checkpoint = [&](int64_t step) {
     state.step = step;
-    state.rng_seed = default_generator().seed;
-    state.rng_offset = default_generator().offset;
+    train::record_rank_generators(state);  // every rank's dropout stream (a collective)
     state.schedule_step = sched.last_step();
     const bool scored = !last_eval.is_null() && last_eval["step"] == step;
     const bool better = scored && last_eval.value(metric, -1e300) > state.best_metric;
@@ -518,6 +537,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
       state.best_metric = last_eval.value(metric, -1e300);
       state.best_checkpoint = (fs::path(o.out) / ("checkpoint-" + std::to_string(step))).string();
     }
+    if (!main_rank) return std::string();
     const std::string dir = train::save_checkpoint(o.out, *model, opt, state, tok_files, o.keep);
     result.last_checkpoint = dir;
     if (better) {
@@ -545,7 +565,9 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   train::TrainingTask t;
   t.micro_batches = [&](int64_t) { return std::min<int64_t>(o.grad_accum, batches_per_epoch - batch_index); };
   t.forward = [&](int64_t, int64_t) {
-    const size_t b0 = (size_t)(batch_index * o.batch_size), b1 = std::min((size_t)N, b0 + (size_t)o.batch_size);
+    // global batch batch_index, this rank's part of it
+    const int64_t g0 = batch_index * global_batch, n = std::min(N - g0, global_batch);
+    const size_t b0 = (size_t)(g0 + n * rank / world), b1 = (size_t)(g0 + n * (rank + 1) / world);
     ++batch_index;
     std::vector<size_t> idx(order.begin() + (long)b0, order.begin() + (long)b1);
     bert::ModelOutput out = model->forward(make_batch(ts, task, idx, o.device));
@@ -562,7 +584,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     state.data_position = batch_index;
   };
   t.log = [&](const train::LogWindow& w) {
-    log.write({{"type", "train"}, {"step", w.last.step}, {"epoch", (double)w.last.step / (double)steps_per_epoch},
+    log({{"type", "train"}, {"step", w.last.step}, {"epoch", (double)w.last.step / (double)steps_per_epoch},
                {"loss", w.last.loss}, {"lr", w.last.lr}, {"grad_norm", w.last.grad_norm}});
   };
   t.stats = [&](const train::StepRecord& r) {
@@ -597,7 +619,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     note("interrupted at step " + std::to_string(lr.step) + ": saved " + lr.last_checkpoint + " (continue with --resume)");
     return result;
   }
-  if (!dev.present && !result.last_checkpoint.empty())
+  if (main_rank && !dev.present && !result.last_checkpoint.empty())
     train::publish(result.last_checkpoint, o.out, "best");  // no dev set: the last is the best we know
   say("done: " + std::to_string(lr.step) + " steps; best model in " + result.best_dir +
       (result.best.is_null() ? "" : " (" + metric + " " + fmt("%.4f", result.best[metric].get<double>()) + ")"));

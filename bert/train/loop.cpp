@@ -5,8 +5,10 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
 
 #include "autograd/graph.h"
+#include "bert/train/distributed.h"
 #include "bert/train/run.h"
 #include "ops/ops.h"
 
@@ -17,12 +19,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// Data-parallel training (one process per device) plugs in here: each process takes every
-// world_size-th batch, and before the optimizer step the gradients of every parameter are
-// all-reduced and divided by world_size, so all replicas take the same step from the same
-// weights. With one process there is nothing to do.
-void average_gradients_across_processes(const std::vector<Tensor>& /*params*/) {}
 
 // A step whose values are still on the device.
 struct PendingStep {
@@ -43,6 +39,18 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
   const auto t0 = Clock::now();
   const double clip = o.clip > 0 ? o.clip : std::numeric_limits<double>::infinity();
   const bool defer = o.defer_reads || o.device == Device::CUDA;
+
+  // Data parallel (distributed.h): every rank starts from rank 0's weights, and before each
+  // optimizer step the gradients are averaged over the ranks, so every replica takes the
+  // same step. With one process none of this runs.
+  const int world = dist::world_size();
+  std::optional<dist::GradientReducer> reducer;
+  if (world > 1) {
+    dist::broadcast(params, "the initial parameters");
+    reducer.emplace(params, dist::bucket_bytes());
+  }
+  double comm_seconds = 0;  // in the gradient and loss all-reduces
+  int64_t comm_steps = 0;
 
   // The log window: sums over the steps read back since the last record.
   double win_loss = 0, win_items = 0;
@@ -85,7 +93,9 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
   for (;;) {
     if (o.total_steps > 0 && res.step >= o.total_steps) break;
     // the time budget is checked between steps: an invocation takes at least one step
-    if (o.max_seconds > 0 && res.step > o.start_step && seconds_since(t0) >= o.max_seconds) {
+    // (every rank stops at the same step: the ranks agree on it)
+    if (o.max_seconds > 0 && res.step > o.start_step &&
+        dist::any(seconds_since(t0) >= o.max_seconds, "whether the time budget is spent")) {
       res.time_up = true;
       break;
     }
@@ -108,7 +118,21 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
     }
 
     // --- the optimizer step -------------------------------------------------------------
-    average_gradients_across_processes(params);
+    if (reducer) {
+      // the step's gradient and loss: the means over the ranks (each already the mean over
+      // its micro-batches); the items are summed
+      const auto c0 = Clock::now();
+      reducer->reduce(1.0 / world);
+      std::vector<double> v{ps.loss.item()};
+      for (const Tensor& t : ps.parts) v.push_back(t.item());
+      v.push_back(ps.items);
+      dist::allreduce_sum(v, "the step's loss");
+      ps.loss = scalar_tensor(v[0] / world);
+      for (size_t i = 0; i < ps.parts.size(); ++i) ps.parts[i] = scalar_tensor(v[i + 1] / world);
+      ps.items = v.back();
+      comm_seconds += seconds_since(c0);
+      ++comm_steps;
+    }
     ps.grad_norm = nn::clip_grad_norm_tensor(params, clip);
     ps.lr = opt.lr;
     const double items = ps.items;
@@ -144,7 +168,7 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
       saved_step = step;
     }
     if (task.on_step) task.on_step(step);
-    if (interrupted()) {
+    if (dist::any(interrupted(), "whether a rank was interrupted")) {
       res.interrupted = true;
       break;
     }
@@ -156,6 +180,16 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
       progress->message(o.label + ": stopped at step " + std::to_string(res.step) + ": the time budget" +
                         (o.budget_flag.empty() ? "" : " (" + o.budget_flag + ")") + " was reached");
   }
+  if (reducer && comm_steps > 0 && dist::is_main()) {
+    const double total = seconds_since(t0);
+    std::fprintf(stderr,
+                 "%s: data parallel on %d ranks: %.1f MB of gradients in %lld bucket%s, all-reduce %.1f ms a step "
+                 "(%.1f%% of this run's time)\n",
+                 o.label.c_str(), world, (double)reducer->bytes() / 1e6, (long long)reducer->buckets(),
+                 reducer->buckets() == 1 ? "" : "s", 1e3 * comm_seconds / (double)comm_steps,
+                 total > 0 ? 100.0 * comm_seconds / total : 0.0);
+  }
+  res.comm_seconds = comm_seconds;
   // A checkpoint at the step the run stopped on, whatever stopped it, to resume from.
   if (res.step > saved_step && res.step > 0) res.last_checkpoint = task.save(res.step);
   return res;

@@ -4,7 +4,7 @@
 //   zero the gradients
 //   for each of the step's micro-batches (task.micro_batches(step), usually grad_accum):
 //     loss = task.forward(step, i);  (loss / micro_batches).backward()
-//   [data-parallel hook: gradients averaged across processes]
+//   [data parallel (distributed.h): gradients and loss averaged over the ranks]
 //   clip the gradient norm; optimizer step; schedule step; task.after_step(step)
 // then, as the step asks: a metrics record (task.log), an evaluation (task.evaluate), a
 // checkpoint (task.save). The loop stops at total_steps, when the time budget is spent, or
@@ -99,6 +99,7 @@ struct LoopResult {
   std::vector<StepRecord> history; // every step this invocation took
   std::string last_checkpoint;
   bool interrupted = false, time_up = false;
+  double comm_seconds = 0;         // data parallel: time in the all-reduces (distributed.h)
 };
 
 // Runs the loop over `params` (the trainable parameters). `progress` (may be null) shows the

@@ -1,5 +1,6 @@
 // bert/train/run.cpp — see run.h.
 #include "bert/train/run.h"
+#include "bert/train/distributed.h"
 
 #include <unistd.h>
 
@@ -269,6 +270,57 @@ TrainerState load_checkpoint_state(const std::string& dir, nn::Optimizer& opt) {
   TrainerState s = TrainerState::parse(bert::read_file(state_path), state_path);
   load_optimizer_state(safetensors::File((fs::path(dir) / "optimizer.safetensors").string()), opt);
   return s;
+}
+
+uint64_t rank_seed(uint64_t seed, int64_t rank) {
+  if (rank == 0) return seed;
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (uint64_t)rank;  // splitmix64 of (seed, rank)
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+void restore_rank_generator(const TrainerState& state, int64_t world, int64_t rank, const std::string& checkpoint) {
+  const int64_t saved = state.extra.contains("world_size") && state.extra["world_size"].is_number_integer()
+                            ? state.extra["world_size"].get<int64_t>()
+                            : 1;
+  if (!checkpoint.empty() && saved != world)
+    fail("--resume: " + checkpoint + " was written by a run on " + std::to_string(saved) + " process" +
+         (saved == 1 ? "" : "es") + ", this one has " + std::to_string(world) +
+         "; resume it with the same number (" + (saved == 1 ? std::string("without mpirun, or mpirun -np 1") : "mpirun -np " + std::to_string(saved)) +
+         "): each rank's data position and random stream are saved for that number");
+  Generator g(rank_seed(state.rng_seed, rank));
+  if (!checkpoint.empty()) {
+    g.offset = state.rng_offset;
+    if (world > 1) {
+      const std::string where = checkpoint + "/trainer_state.json: rank_generators";
+      const nlohmann::json* rg = state.extra.contains("rank_generators") ? &state.extra["rank_generators"] : nullptr;
+      if (!rg || !rg->is_array() || (int64_t)rg->size() != world)
+        fail(where + ": expected " + std::to_string(world) + " [seed, offset] pairs");
+      const nlohmann::json& e = (*rg)[(size_t)rank];
+      if (!e.is_array() || e.size() != 2 || !e[0].is_number_unsigned() || !e[1].is_number_unsigned())
+        fail(where + "[" + std::to_string(rank) + "]: expected [seed, offset] (two unsigned integers)");
+      g = Generator(e[0].get<uint64_t>());
+      g.offset = e[1].get<uint64_t>();
+    }
+  }
+  default_generator() = g;
+}
+
+void record_rank_generators(TrainerState& state) {
+  state.rng_seed = default_generator().seed;
+  state.rng_offset = default_generator().offset;
+  const int64_t world = dist::world_size();
+  state.extra["world_size"] = world;
+  if (world == 1) {
+    state.extra.erase("rank_generators");
+    return;
+  }
+  const std::vector<uint64_t> all =
+      dist::allgather({default_generator().seed, default_generator().offset}, "the random generators for a checkpoint");
+  nlohmann::json rg = nlohmann::json::array();
+  for (int64_t r = 0; r < world; ++r) rg.push_back({all[(size_t)(2 * r)], all[(size_t)(2 * r + 1)]});
+  state.extra["rank_generators"] = rg;
 }
 
 void check_finite(double loss, int64_t step, const std::string& last_good) {

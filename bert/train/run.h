@@ -84,6 +84,20 @@ void load_optimizer_state(const safetensors::File& f, nn::Optimizer& opt);
 // The newest checkpoint-<step> folder in run_dir, or "" if none.
 std::string latest_checkpoint(const std::string& run_dir);
 
+// --- data parallel: one dropout stream per rank ------------------------------------------------
+// A run on N ranks (bert/train/distributed.h) records in its trainer state the world size
+// (extra["world_size"]) and every rank's generator (extra["rank_generators"]: [seed, offset]
+// per rank). Rank 0 uses the run's seed, as a single process does; rank r > 0 seeds its own
+// stream from the seed and r.
+uint64_t rank_seed(uint64_t seed, int64_t rank);
+// Sets default_generator() for this rank from `state` (a fresh run: state.rng_seed; a resumed
+// one: this rank's saved generator). Throws when the checkpoint was written by a run on
+// another number of ranks (naming both and how to resume).
+void restore_rank_generator(const TrainerState& state, int64_t world, int64_t rank, const std::string& checkpoint);
+// Fills state.rng_seed / rng_offset (rank 0's) and the extra fields above from every rank
+// (a collective: every rank calls it).
+void record_rank_generators(TrainerState& state);
+
 // Throws a clear error naming the step when a loss is NaN or infinite.
 void check_finite(double loss, int64_t step, const std::string& last_good_checkpoint);
 

@@ -1,0 +1,85 @@
+// bert/train/distributed.h — data-parallel training over MPI: one process (a rank) per
+// replica, each with a whole copy of the model, each on its own slice of every batch.
+//
+//   mpirun -np 2 bertlab finetune classify ...     two ranks on this machine
+//   bertlab finetune classify ...                  one process, no MPI at all (as before)
+//
+// A step on N ranks (PyTorch DistributedDataParallel's recipe):
+//   every rank: forward + backward on its slice of the global batch   (no communication)
+//   all ranks:  gradients summed in flat buckets of about 25 MB (MPI_Allreduce), each rank's
+//               gradient weighted so that the sum is the mean over the ranks' micro-batches,
+//               the same mean gradient accumulation takes over micro-batches
+//   every rank: the same clipping and the same AdamW step on the same gradients, so the
+//               replicas stay identical without sending weights again
+// At the start rank 0's parameters are broadcast, so every rank starts from the same weights
+// whatever it loaded or initialised.
+//
+// MPI starts only when the process was launched by an MPI launcher (mpirun, mpiexec, srun:
+// they set OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK); a binary built without MPI refuses
+// to run under one rather than train N unrelated copies. Every wait for the other ranks has
+// a deadline (BERTLAB_DIST_TIMEOUT seconds, default 600): a rank that died or hangs makes the
+// others stop with a message naming what they waited for, instead of waiting for ever.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "autograd/tensor.h"
+
+namespace bertlab::dist {
+
+// Whether this binary was built with MPI (meson -Dmpi=auto finds OpenMPI).
+bool built_with_mpi();
+
+// Starts MPI if this process was launched by an MPI launcher (idempotent). Call it first
+// in main(); with one process it does nothing.
+void init(int* argc, char*** argv);
+// Ends MPI (from main, after the command returned or threw); a no-op without it.
+void finalize();
+// Stops every rank after an error on this one (MPI_Abort): a rank that throws out of a
+// training run while the others wait in a collective would otherwise leave them hanging.
+[[noreturn]] void abort_all(int exit_code);
+
+int rank();        // 0 .. world_size() - 1
+int world_size();  // 1 without MPI
+inline bool is_main() { return rank() == 0; }  // the rank that prints and writes files
+
+// --- collectives (every rank must call them, in the same order) ------------------------
+// With one process each returns at once with the local values.
+
+// Sums `v` elementwise over the ranks, in place (the same result on every rank).
+void allreduce_sum(std::vector<double>& v, const char* what);
+// True on every rank when `local` is true on any of them.
+bool any(bool local, const char* what);
+// Every rank's values, rank-major: out[r * local.size() + i] (all ranks give the same count).
+std::vector<uint64_t> allgather(const std::vector<uint64_t>& local, const char* what);
+// Rank 0's values of every tensor (contiguous, on the CPU) copied into the others' tensors.
+void broadcast(const std::vector<Tensor>& tensors, const char* what);
+void barrier(const char* what);
+
+// Sums the parameters' gradients over the ranks, in flat buckets (reverse parameter order,
+// as backward produces them), each gradient scaled by `scale` first (a parameter without a
+// gradient counts as zeros and gets one). float32 and float64 parameters on the CPU.
+// The bucket size: BERTLAB_BUCKET_MB (default 25, as PyTorch DDP's bucket_cap_mb).
+int64_t bucket_bytes();
+
+class GradientReducer {
+ public:
+  explicit GradientReducer(const std::vector<Tensor>& params, int64_t bucket_bytes = 25ll << 20);
+  void reduce(double scale);
+  int64_t buckets() const { return (int64_t)buckets_.size(); }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  struct Bucket {
+    std::vector<Tensor> params;
+    DType dtype;
+    int64_t numel = 0;
+    std::vector<char> flat;
+  };
+  std::vector<Bucket> buckets_;
+  int64_t bytes_ = 0;
+};
+
+}  // namespace bertlab::dist

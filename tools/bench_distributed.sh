@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# tools/bench_distributed.sh — what data parallelism costs on this machine: a bert-mini
+# pre-training step of 32 sequences x 128 tokens on one process (all cores) against N ranks
+# (one core each, 32/N sequences each), and the all-reduce's share of the 2-rank step at two
+# bucket sizes. Step times are medians over the steps after the first two (metrics.jsonl's
+# elapsed_s). Usage: tools/bench_distributed.sh [build-dir] [steps] [ranks]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+steps=${2:-12}
+np=${3:-2}
+bin=$build/bertlab
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export OMP_WAIT_POLICY=PASSIVE
+flags="--config bert-mini --corpus data/wikitext2/wiki.test.raw --max-seq-length 128 --steps $steps
+       --holdout-every 0 --log-every 1 --seed 1 --no-progress"
+median_step() {  # median of elapsed_s differences after step 2
+  python3 - "$1" <<'PY'
+import json, sys, statistics
+t = [json.loads(l)["elapsed_s"] for l in open(sys.argv[1]) if '"elapsed_s"' in l]
+d = [b - a for a, b in zip(t[2:], t[3:])]
+print(f"{1e3 * statistics.median(d):.0f}")
+PY
+}
+cores=$(nproc)
+echo "bert-mini pre-training step, 32 x 128, $steps steps, $(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+OMP_NUM_THREADS=$cores $bin pretrain $flags --batch-size 32 --out "$tmp/one" 2> "$tmp/one.err"
+one=$(median_step "$tmp/one/metrics.jsonl")
+echo "1 process x $cores threads, batch 32:            $one ms/step"
+for mb in 25 1; do
+  mpirun --oversubscribe --allow-run-as-root --mca btl self,vader -np "$np" -x OMP_NUM_THREADS=$((cores / np > 0 ? cores / np : 1)) \
+    -x BERTLAB_BUCKET_MB=$mb -x OMP_WAIT_POLICY \
+    $bin pretrain $flags --batch-size $((32 / np)) --out "$tmp/dp$mb" 2> "$tmp/dp$mb.err"
+  dp=$(median_step "$tmp/dp$mb/metrics.jsonl")
+  echo "$np ranks x $((cores / np > 0 ? cores / np : 1)) threads, batch $((32 / np)) each, buckets $mb MB: $dp ms/step ($(python3 -c "print(f'{$dp/$one:.2f}')")x the single process)"
+  grep "data parallel on" "$tmp/dp$mb.err" | sed 's/^/    /'
+done
