@@ -25,6 +25,10 @@ Node::~Node() {
 }
 
 static thread_local bool g_grad_enabled = true;
+static thread_local LeafReadyHook g_leaf_ready;
+
+LeafReadyGuard::LeafReadyGuard(LeafReadyHook hook) : prev_(std::move(g_leaf_ready)) { g_leaf_ready = std::move(hook); }
+LeafReadyGuard::~LeafReadyGuard() { g_leaf_ready = std::move(prev_); }
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
 NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
@@ -183,6 +187,14 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     }
   }
 
+  // with a leaf-ready hook: how many edges still have to deliver each leaf's gradient
+  const LeafReadyHook hook = g_leaf_ready;  // (a copy: the hook may not change it mid-pass)
+  std::unordered_map<TensorImpl*, int64_t> leaf_edges;
+  if (hook)
+    for (const auto& n : order)
+      for (const Edge& e : n->inputs)
+        if (e.leaf) ++leaf_edges[e.leaf.get()];
+
   std::unordered_map<Node*, Acc> grads;
   grads[top.get()].add(seed);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
@@ -196,14 +208,18 @@ void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
     Grads g(*n);
     n->backward(acc.g, g);
     for (size_t i = 0; i < n->inputs.size(); ++i) {
-      if (!g.slot(i).defined()) continue;
       Edge& e = n->inputs[i];
+      if (!g.slot(i).defined()) {
+        if (hook && e.leaf && --leaf_edges[e.leaf.get()] == 0 && e.leaf->grad) hook(e.leaf.get());
+        continue;
+      }
       if (e.fn) {
         grads[e.fn.get()].add(g.slot(i));
       } else if (e.leaf) {
         Acc a;
         a.add(g.slot(i));
         accumulate_leaf(*e.leaf, a);
+        if (hook && --leaf_edges[e.leaf.get()] == 0) hook(e.leaf.get());
       }
     }
     if (!retain_graph) {

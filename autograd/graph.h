@@ -94,4 +94,21 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, B
 // The engine behind Tensor::backward.
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 
+// Called by backward() each time a leaf's gradient is complete for that pass: every edge of
+// the graph into the leaf has delivered its part (a weight used twice, as BERT's tied word
+// embeddings are, is complete after the second). Data-parallel training starts sending a
+// bucket of gradients while backward goes on (bert/train/distributed.h). For the scope of
+// the guard, on this thread; a leaf no gradient reaches is never reported.
+using LeafReadyHook = std::function<void(TensorImpl* leaf)>;
+class LeafReadyGuard {
+ public:
+  explicit LeafReadyGuard(LeafReadyHook hook);
+  ~LeafReadyGuard();
+  LeafReadyGuard(const LeafReadyGuard&) = delete;
+  LeafReadyGuard& operator=(const LeafReadyGuard&) = delete;
+
+ private:
+  LeafReadyHook prev_;
+};
+
 }  // namespace bertlab

@@ -2,7 +2,7 @@
 # tools/bench_distributed.sh — what data parallelism costs on this machine: a bert-mini
 # pre-training step of 32 sequences x 128 tokens on one process (all cores) against N ranks
 # (one core each, 32/N sequences each), and the all-reduce's share of the 2-rank step at two
-# bucket sizes. Step times are medians over the steps after the first two (metrics.jsonl's
+# bucket sizes, with the buckets sent during backward (overlap 1) and after it (overlap 0). Step times are medians over the steps after the first two (metrics.jsonl's
 # elapsed_s). Usage: tools/bench_distributed.sh [build-dir] [steps] [ranks]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,11 +28,14 @@ echo "bert-mini pre-training step, 32 x 128, $steps steps, $(date -u +%F), $(gre
 OMP_NUM_THREADS=$cores $bin pretrain $flags --batch-size 32 --out "$tmp/one" 2> "$tmp/one.err"
 one=$(median_step "$tmp/one/metrics.jsonl")
 echo "1 process x $cores threads, batch 32:            $one ms/step"
-for mb in 25 1; do
-  mpirun --oversubscribe --allow-run-as-root --mca btl self,vader -np "$np" -x OMP_NUM_THREADS=$((cores / np > 0 ? cores / np : 1)) \
-    -x BERTLAB_BUCKET_MB=$mb -x OMP_WAIT_POLICY \
-    $bin pretrain $flags --batch-size $((32 / np)) --out "$tmp/dp$mb" 2> "$tmp/dp$mb.err"
-  dp=$(median_step "$tmp/dp$mb/metrics.jsonl")
-  echo "$np ranks x $((cores / np > 0 ? cores / np : 1)) threads, batch $((32 / np)) each, buckets $mb MB: $dp ms/step ($(python3 -c "print(f'{$dp/$one:.2f}')")x the single process)"
-  grep "data parallel on" "$tmp/dp$mb.err" | sed 's/^/    /'
+t=$((cores / np > 0 ? cores / np : 1))
+for cfg in "25 1" "25 0" "4 1" "4 0"; do
+  set -- $cfg
+  mb=$1 ov=$2
+  mpirun --oversubscribe --allow-run-as-root --mca btl self,vader -np "$np" -x OMP_NUM_THREADS=$t \
+    -x BERTLAB_BUCKET_MB=$mb -x BERTLAB_DDP_OVERLAP=$ov -x OMP_WAIT_POLICY \
+    $bin pretrain $flags --batch-size $((32 / np)) --out "$tmp/dp$mb$ov" 2> "$tmp/dp$mb$ov.err"
+  dp=$(median_step "$tmp/dp$mb$ov/metrics.jsonl")
+  echo "$np ranks x $t threads, batch $((32 / np)) each, buckets $mb MB, overlap $ov: $dp ms/step ($(python3 -c "print(f'{$dp/$one:.2f}')")x the single process)"
+  grep "data parallel on" "$tmp/dp$mb$ov.err" | sed 's/^/    /'
 done

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <thread>
 
@@ -92,11 +93,18 @@ bool built_with_mpi() {
 void init(int* argc, char*** argv) {
   if (g_mpi || !launched_by_mpi()) return;
 #ifdef BERTLAB_HAVE_MPI
+  // The gradient buckets are sent by a thread of their own (GradientReducer), one thread
+  // at a time calling MPI: MPI_THREAD_SERIALIZED at least.
   int provided = 0;
-  MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
   g_mpi = true;
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_size);
+  if (provided < MPI_THREAD_SERIALIZED) {
+    std::fprintf(stderr, "bertlab: error: this MPI library gives threads level %d; data-parallel training needs "
+                 "MPI_THREAD_SERIALIZED (%d) or more\n", provided, (int)MPI_THREAD_SERIALIZED);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
   // Only rank 0 talks: the others' standard output goes nowhere (their errors still reach
   // stderr, prefixed with the rank).
   if (g_rank != 0 && !std::freopen("/dev/null", "w", stdout)) std::perror("bertlab: /dev/null");
@@ -210,9 +218,13 @@ int64_t bucket_bytes() {
   return std::max<int64_t>(4096, (int64_t)(mb * (1 << 20)));
 }
 
+bool overlap_enabled() {
+  const char* s = std::getenv("BERTLAB_DDP_OVERLAP");
+  return !(s && std::string(s) == "0");
+}
+
 GradientReducer::GradientReducer(const std::vector<Tensor>& params, int64_t bucket_bytes) {
-  // reverse order: backward finishes the last layers' gradients first (what an overlapped
-  // reduction would send first); a bucket holds one dtype
+  // reverse order: backward finishes the last layers' gradients first; a bucket holds one dtype
   for (auto it = params.rbegin(); it != params.rend(); ++it) {
     const Tensor& p = *it;
     if (p.device() != Device::CPU)
@@ -220,20 +232,37 @@ GradientReducer::GradientReducer(const std::vector<Tensor>& params, int64_t buck
            "built yet); run on the CPU or with one process");
     if (p.dtype() != DType::Float32 && p.dtype() != DType::Float64)
       fail(std::string("distributed: a ") + dtype_name(p.dtype()) + " parameter (float32 or float64 only)");
+    if (bucket_of_.count(p.impl())) continue;  // listed twice
     const int64_t bytes = p.numel() * (int64_t)dtype_size(p.dtype());
     if (buckets_.empty() || buckets_.back().dtype != p.dtype() ||
         (buckets_.back().numel * (int64_t)dtype_size(p.dtype()) + bytes > bucket_bytes && !buckets_.back().params.empty()))
-      buckets_.push_back(Bucket{{}, p.dtype(), 0, {}});
-    buckets_.back().params.push_back(p);
-    buckets_.back().numel += p.numel();
+      buckets_.push_back(Bucket{{}, p.dtype(), 0, {}, 0, false});
+    Bucket& b = buckets_.back();
+    if (b.numel + p.numel() > (int64_t)std::numeric_limits<int>::max())
+      fail("distributed: a bucket over 2^31 elements (lower BERTLAB_BUCKET_MB)");
+    b.params.push_back(p);
+    b.numel += p.numel();
+    bucket_of_[p.impl()] = buckets_.size() - 1;
     bytes_ += bytes;
   }
   for (Bucket& b : buckets_) b.flat.resize((size_t)(b.numel * (int64_t)dtype_size(b.dtype)));
+  if (g_size > 1) thread_ = std::thread([this] { worker(); });
+}
+
+GradientReducer::~GradientReducer() {
+  if (thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
 }
 
 namespace {
 template <typename T>
-void pack(std::vector<Tensor>& params, T* flat, T scale) {
+void pack_as(std::vector<Tensor>& params, T* flat, T scale) {
   for (Tensor& p : params) {
     Tensor g = p.grad();
     const int64_t n = p.numel();
@@ -248,7 +277,7 @@ void pack(std::vector<Tensor>& params, T* flat, T scale) {
   }
 }
 template <typename T>
-void unpack(std::vector<Tensor>& params, const T* flat) {
+void unpack_as(std::vector<Tensor>& params, const T* flat) {
   for (Tensor& p : params) {
     Tensor g = p.grad();
     if (!g.defined() || !g.is_contiguous()) {
@@ -261,6 +290,100 @@ void unpack(std::vector<Tensor>& params, const T* flat) {
 }
 }  // namespace
 
+void GradientReducer::pack(Bucket& b) {
+  if (b.dtype == DType::Float32)
+    pack_as(b.params, reinterpret_cast<float*>(b.flat.data()), (float)scale_);
+  else
+    pack_as(b.params, reinterpret_cast<double*>(b.flat.data()), scale_);
+}
+void GradientReducer::unpack(Bucket& b) {
+  if (b.dtype == DType::Float32)
+    unpack_as(b.params, reinterpret_cast<const float*>(b.flat.data()));
+  else
+    unpack_as(b.params, reinterpret_cast<const double*>(b.flat.data()));
+}
+
+// The communication thread: all-reduces the buckets it is handed, in the order handed.
+// Only this thread calls MPI while a step's buckets are in flight (the main thread waits in
+// finish() before its own next MPI call).
+void GradientReducer::worker() {
+#ifdef BERTLAB_HAVE_MPI
+  for (;;) {
+    size_t i;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_
+      i = queue_.front();
+      queue_.pop_front();
+    }
+    Bucket& b = buckets_[i];
+    MPI_Request r;
+    MPI_Iallreduce(MPI_IN_PLACE, b.flat.data(), (int)b.numel, mpi_type(b.dtype), MPI_SUM, MPI_COMM_WORLD, &r);
+    wait(r, "gradients");
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      ++completed_;
+    }
+    cv_.notify_all();
+  }
+#endif
+}
+
+void GradientReducer::launch_ready(bool all) {
+  while (next_ < buckets_.size() && (all || buckets_[next_].ready)) {
+    Bucket& b = buckets_[next_];
+    pack(b);
+    if (!all) ++started_early_;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      queue_.push_back(next_);
+    }
+    cv_.notify_all();
+    ++next_;
+  }
+}
+
+LeafReadyGuard GradientReducer::arm(double scale) {
+  scale_ = scale;
+  armed_ = true;
+  next_ = 0;
+  for (Bucket& b : buckets_) {
+    b.pending = (int64_t)b.params.size();
+    b.ready = false;
+  }
+  if (g_size == 1) return LeafReadyGuard(nullptr);
+  return LeafReadyGuard([this](TensorImpl* leaf) {
+    auto it = bucket_of_.find(leaf);
+    if (it == bucket_of_.end()) return;  // not a parameter we reduce
+    Bucket& b = buckets_[it->second];
+    if (--b.pending == 0) {
+      b.ready = true;
+      launch_ready(false);
+    }
+  });
+}
+
+void GradientReducer::finish() {
+  if (g_size == 1) {
+    reduce(scale_);
+    return;
+  }
+  if (!armed_) {  // not armed: everything starts now
+    next_ = 0;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  launch_ready(true);  // whatever backward did not finish (a parameter no gradient reached)
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [&] { return completed_ == buckets_.size(); });
+    completed_ = 0;
+  }
+  for (Bucket& b : buckets_) unpack(b);
+  exposed_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  armed_ = false;
+}
+
 void GradientReducer::reduce(double scale) {
   if (g_size == 1) {
     if (scale != 1.0)
@@ -272,26 +395,9 @@ void GradientReducer::reduce(double scale) {
           }
     return;
   }
-#ifdef BERTLAB_HAVE_MPI
-  // pack bucket i+1 while bucket i is on the wire; then unpack each as it completes
-  std::vector<MPI_Request> reqs(buckets_.size());
-  for (size_t i = 0; i < buckets_.size(); ++i) {
-    Bucket& b = buckets_[i];
-    if (b.dtype == DType::Float32)
-      pack(b.params, reinterpret_cast<float*>(b.flat.data()), (float)scale);
-    else
-      pack(b.params, reinterpret_cast<double*>(b.flat.data()), scale);
-    MPI_Iallreduce(MPI_IN_PLACE, b.flat.data(), (int)b.numel, mpi_type(b.dtype), MPI_SUM, MPI_COMM_WORLD, &reqs[i]);
-  }
-  for (size_t i = 0; i < buckets_.size(); ++i) {
-    Bucket& b = buckets_[i];
-    wait(reqs[i], "gradients");
-    if (b.dtype == DType::Float32)
-      unpack(b.params, reinterpret_cast<const float*>(b.flat.data()));
-    else
-      unpack(b.params, reinterpret_cast<const double*>(b.flat.data()));
-  }
-#endif
+  scale_ = scale;
+  armed_ = false;
+  finish();
 }
 
 }  // namespace bertlab::dist

@@ -25,6 +25,13 @@
 #include <string>
 #include <vector>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "autograd/graph.h"
 #include "autograd/tensor.h"
 
 namespace bertlab::dist {
@@ -61,15 +68,32 @@ void barrier(const char* what);
 // Sums the parameters' gradients over the ranks, in flat buckets (reverse parameter order,
 // as backward produces them), each gradient scaled by `scale` first (a parameter without a
 // gradient counts as zeros and gets one). float32 and float64 parameters on the CPU.
-// The bucket size: BERTLAB_BUCKET_MB (default 25, as PyTorch DDP's bucket_cap_mb).
-int64_t bucket_bytes();
-
+//
+// Two ways to use it:
+//   reduce(scale)                 after backward: all buckets, then wait (overlap off)
+//   { auto g = arm(scale);        before the step's last backward: each bucket starts its
+//     loss.backward(); }          all-reduce as soon as backward has finished its gradients
+//   finish();                     (autograd's LeafReadyGuard), on a thread that only talks MPI;
+//                                 finish() starts what is left and waits for all
+// Buckets start in index order on every rank (MPI needs the same order of collectives
+// everywhere): a bucket that is ready waits for the ones before it.
 class GradientReducer {
  public:
   explicit GradientReducer(const std::vector<Tensor>& params, int64_t bucket_bytes = 25ll << 20);
+  ~GradientReducer();
+  GradientReducer(const GradientReducer&) = delete;
+  GradientReducer& operator=(const GradientReducer&) = delete;
+
   void reduce(double scale);
+  [[nodiscard]] LeafReadyGuard arm(double scale);
+  void finish();
+
   int64_t buckets() const { return (int64_t)buckets_.size(); }
   int64_t bytes() const { return bytes_; }
+  // Buckets whose all-reduce started during backward, over all armed steps so far.
+  int64_t started_early() const { return started_early_; }
+  // Seconds the caller waited in finish() / reduce() (communication not hidden).
+  double exposed_seconds() const { return exposed_; }
 
  private:
   struct Bucket {
@@ -77,9 +101,36 @@ class GradientReducer {
     DType dtype;
     int64_t numel = 0;
     std::vector<char> flat;
+    int64_t pending = 0;  // parameters whose gradient is not final yet (armed step)
+    bool ready = false;
   };
+  void launch_ready(bool all);  // starts buckets in order while they are ready (or all)
+  void pack(Bucket& b);
+  void unpack(Bucket& b);
+  void worker();
+
   std::vector<Bucket> buckets_;
+  std::unordered_map<const TensorImpl*, size_t> bucket_of_;
   int64_t bytes_ = 0;
+  double scale_ = 1.0;
+  size_t next_ = 0;  // the next bucket to start
+  bool armed_ = false;
+  int64_t started_early_ = 0;
+  double exposed_ = 0;
+  // the communication thread: takes bucket indices from queue_, all-reduces them in order
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<size_t> queue_;
+  size_t completed_ = 0;
+  bool stop_ = false;
 };
+
+// The bucket size: BERTLAB_BUCKET_MB (default 25, as PyTorch DDP's bucket_cap_mb).
+int64_t bucket_bytes();
+
+// Whether gradients are sent during backward (BERTLAB_DDP_OVERLAP=0 turns it off; for
+// benchmarks).
+bool overlap_enabled();
 
 }  // namespace bertlab::dist

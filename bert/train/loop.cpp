@@ -20,6 +20,8 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+std::string fmt_count(int64_t part, int64_t whole) { return std::to_string(part) + " of " + std::to_string(whole); }
+
 // A step whose values are still on the device.
 struct PendingStep {
   int64_t step;
@@ -49,7 +51,8 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
     dist::broadcast(params, "the initial parameters");
     reducer.emplace(params, dist::bucket_bytes());
   }
-  double comm_seconds = 0;  // in the gradient and loss all-reduces
+  const bool overlap = dist::overlap_enabled();
+  double comm_seconds = 0;  // waiting for the gradient and loss all-reduces after backward
   int64_t comm_steps = 0;
 
   // The log window: sums over the steps read back since the last record.
@@ -108,7 +111,13 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
     PendingStep ps{step, Tensor(), Tensor(), {}, 0.0, 0.0};
     for (int64_t m = 0; m < micro; ++m) {
       MicroBatchLoss L = task.forward(step, m);
-      (L.loss * w).backward();
+      if (reducer && overlap && m == micro - 1) {
+        // the step's last backward: each bucket of gradients is sent as soon as it is final
+        const LeafReadyGuard send = reducer->arm(1.0 / world);
+        (L.loss * w).backward();
+      } else {
+        (L.loss * w).backward();
+      }
       NoGradGuard ng;
       auto add = [w](Tensor& sum, const Tensor& x) { sum = sum.defined() ? sum + x.detach() * w : x.detach() * w; };
       add(ps.loss, L.loss);
@@ -122,7 +131,10 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
       // the step's gradient and loss: the means over the ranks (each already the mean over
       // its micro-batches); the items are summed
       const auto c0 = Clock::now();
-      reducer->reduce(1.0 / world);
+      if (overlap)
+        reducer->finish();  // what backward left, then the wait for all of it
+      else
+        reducer->reduce(1.0 / world);
       std::vector<double> v{ps.loss.item()};
       for (const Tensor& t : ps.parts) v.push_back(t.item());
       v.push_back(ps.items);
@@ -183,11 +195,13 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
   if (reducer && comm_steps > 0 && dist::is_main()) {
     const double total = seconds_since(t0);
     std::fprintf(stderr,
-                 "%s: data parallel on %d ranks: %.1f MB of gradients in %lld bucket%s, all-reduce %.1f ms a step "
-                 "(%.1f%% of this run's time)\n",
+                 "%s: data parallel on %d ranks: %.1f MB of gradients in %lld bucket%s (%s), %.1f ms a step waiting "
+                 "for the all-reduce after backward (%.1f%% of this run's time)\n",
                  o.label.c_str(), world, (double)reducer->bytes() / 1e6, (long long)reducer->buckets(),
-                 reducer->buckets() == 1 ? "" : "s", 1e3 * comm_seconds / (double)comm_steps,
-                 total > 0 ? 100.0 * comm_seconds / total : 0.0);
+                 reducer->buckets() == 1 ? "" : "s",
+                 overlap ? (fmt_count(reducer->started_early(), comm_steps * reducer->buckets()) + " started during backward").c_str()
+                         : "overlap off",
+                 1e3 * comm_seconds / (double)comm_steps, total > 0 ? 100.0 * comm_seconds / total : 0.0);
   }
   res.comm_seconds = comm_seconds;
   // A checkpoint at the step the run stopped on, whatever stopped it, to resume from.

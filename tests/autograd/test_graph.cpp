@@ -124,3 +124,35 @@ TEST_CASE("a leaf's gradient never aliases another tensor's storage") {
   CHECK(a.grad().tolist<float>() == std::vector<float>{2, 2});
   CHECK(b.grad().tolist<float>() == std::vector<float>{1, 1});
 }
+
+TEST_CASE("the leaf-ready hook reports each leaf once, when its gradient is complete") {
+  // w is used at the start and at the end of the graph (as BERT's tied word embeddings are):
+  // it is complete only after both edges; b is used once, late in backward's order
+  Tensor w = from_vector(std::vector<float>{2, 3}, {2}).set_requires_grad();
+  Tensor b = from_vector(std::vector<float>{1, 1}, {2}).set_requires_grad();
+  Tensor unused = from_vector(std::vector<float>{5}, {1}).set_requires_grad();
+  Tensor h = w * 2.0;                 // first use of w
+  Tensor y = sum(exp(h + b) * w);     // second use, nearer the loss
+  std::vector<std::pair<TensorImpl*, std::vector<float>>> seen;
+  {
+    const LeafReadyGuard g([&](TensorImpl* leaf) {
+      // the gradient is final when reported: what it holds now is what it holds at the end
+      seen.push_back({leaf, Tensor(std::shared_ptr<TensorImpl>(leaf->grad)).tolist<float>()});
+    });
+    y.backward();
+  }
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].first == b.impl());  // b's only edge comes before w's last
+  CHECK(seen[1].first == w.impl());
+  CHECK(seen[0].second == b.grad().tolist<float>());
+  CHECK(seen[1].second == w.grad().tolist<float>());
+  // dy/dw = exp(2w + b) * (2w + 1)
+  const std::vector<float> gw = w.grad().tolist<float>();
+  CHECK(gw[0] == doctest::Approx(std::exp(5.0) * 5));
+  CHECK(gw[1] == doctest::Approx(std::exp(7.0) * 7));
+  CHECK_FALSE(unused.grad().defined());
+  // outside the guard nothing is reported
+  seen.clear();
+  sum(w * 3.0).backward();
+  CHECK(seen.empty());
+}
