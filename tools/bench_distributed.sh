@@ -2,14 +2,15 @@
 # tools/bench_distributed.sh — what data parallelism costs on this machine: a bert-mini
 # pre-training step of 32 sequences x 128 tokens on one process (all cores) against N ranks
 # (one core each, 32/N sequences each), and the all-reduce's share of the 2-rank step at two
-# bucket sizes, with the buckets sent during backward (overlap 1) and after it (overlap 0). Step times are medians over the steps after the first two (metrics.jsonl's
-# elapsed_s). Usage: tools/bench_distributed.sh [build-dir] [steps] [ranks]
+# bucket sizes, with the buckets sent during backward (overlap 1) and after it (overlap 0).
+# Step times are medians over the steps after the first two (metrics.jsonl's elapsed_s).
+# Usage: tools/bench_distributed.sh [build-dir] [steps] [ranks]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 steps=${2:-12}
 np=${3:-2}
-bin=$build/bertlab
+bin=$build/bert/bertlab
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export OMP_WAIT_POLICY=PASSIVE

@@ -204,6 +204,8 @@ TEST_CASE("pretrain: 2 ranks x batch 2 equal 1 process x batch 2 x 2 accumulated
   Result r = run_np(2, fx().pretrain_flags(two, 2) + " --steps 6 --save-every 3");
   REQUIRE_MESSAGE(r.status == 0, r.out);
   CHECK(r.out.find("batch 2 per rank x 2 ranks x 1 accumulated = 4 sequences") != std::string::npos);
+  // bert-tiny's 17.7 MB of gradients are one bucket, sent during each of the 6 backward passes
+  CHECK(r.out.find("in 1 bucket (6 of 6 started during backward)") != std::string::npos);
   r = run_bertlab(fx().pretrain_flags(acc, 2) + " --steps 6 --save-every 3 --grad-accum 2");
   REQUIRE_MESSAGE(r.status == 0, r.out);
   const std::vector<double> l2 = losses(two), la = losses(acc);
@@ -211,6 +213,14 @@ TEST_CASE("pretrain: 2 ranks x batch 2 equal 1 process x batch 2 x 2 accumulated
   REQUIRE(la.size() == 6);
   for (size_t i = 0; i < 6; ++i) CHECK(l2[i] == doctest::Approx(la[i]).epsilon(1e-5));
   CHECK(max_diff(two + "/final/model.safetensors", acc + "/final/model.safetensors") < 1e-6);
+  // the buckets sent after backward instead of during it, in small buckets: bitwise the same
+  const std::string late = fx().dir / "ptlate";
+  r = sh("BERTLAB_DDP_OVERLAP=0 BERTLAB_BUCKET_MB=1 " + mpirun(2) + "-x BERTLAB_DDP_OVERLAP -x BERTLAB_BUCKET_MB " + exe() +
+         " " + fx().pretrain_flags(late, 2) + " --steps 6 --save-every 3");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(r.out.find("(overlap off)") != std::string::npos);
+  CHECK(losses(late) == l2);
+  CHECK(max_diff(two + "/final/model.safetensors", late + "/final/model.safetensors") == 0.0);
 
   // the same 2-rank run cut after its first step (a time budget) and resumed: bitwise the same
   r = run_np(2, fx().pretrain_flags(cut, 2) + " --steps 6 --save-every 3 --max-minutes 0.00001");
