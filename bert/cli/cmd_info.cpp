@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "bert/train/distributed.h"
 #include "bert/cli/commands.h"
 #include "bert/cli/common.h"
 #include "bert/heads.h"
@@ -55,7 +56,8 @@ void add_info_command(CLI::App& app) {
     const int64_t total = model->num_parameters(), trainable = model->num_parameters(true);
     if (o->common.json) {
       nlohmann::json j = {{"config", o->config}, {"model", name}, {"total", total}, {"trainable", trainable},
-                          {"bf16_gemm", cpu::bf16_gemm_name(cpu::bf16_gemm_kernel())}};
+                          {"bf16_gemm", cpu::bf16_gemm_name(cpu::bf16_gemm_kernel())},
+                          {"mpi", dist::built_with_mpi()}, {"world_size", dist::world_size()}};
       std::printf("%s\n", j.dump().c_str());
       return;
     }
@@ -68,6 +70,11 @@ void add_info_command(CLI::App& app) {
     // what --dtype bfloat16 runs on here (ops/cpu/gemm_bf16.h)
     std::printf("cpu          %s\n", cpu::cpu_features_str().c_str());
     std::printf("bf16 gemm    %s (BERTLAB_BF16_GEMM to force one)\n", cpu::bf16_gemm_name(cpu::bf16_gemm_kernel()));
+    // data parallel (bert/train/distributed.h)
+    if (!dist::built_with_mpi())
+      std::printf("mpi          not built (install libopenmpi-dev and rebuild for mpirun -np N)\n");
+    else
+      std::printf("mpi          built; this process is rank %d of %d\n", dist::rank(), dist::world_size());
   });
 }
 
