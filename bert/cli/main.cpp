@@ -57,12 +57,13 @@ int run(int argc, char** argv);
 }
 
 // Under mpirun every rank runs the same command (bert/train/distributed.h). A rank that
-// fails stops the whole job: the others may be waiting for it in a collective.
+// fails with an error stops the whole job: the others may be waiting for it in a collective.
+// (A usage error and an interrupted run end every rank alike, and just exit.)
 int main(int argc, char** argv) {
   bertlab::prefer_passive_openmp(argv);  // see autograd/openmp_env.h
   bertlab::dist::init(&argc, &argv);
   const int code = run(argc, argv);
-  if (code != 0 && bertlab::dist::world_size() > 1) bertlab::dist::abort_all(code);
+  if (code == bertlab::cli::kExitError && bertlab::dist::world_size() > 1) bertlab::dist::abort_all(code);
   bertlab::dist::finalize();
   return code;
 }
