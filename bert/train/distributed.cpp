@@ -51,16 +51,16 @@ bool launched_by_mpi() {
 // Waits for a non-blocking collective, polling it (OpenMPI progresses a collective only
 // inside MPI calls). Past the deadline the other ranks are taken to be dead or hung: this
 // rank says so and aborts the job.
-void wait(MPI_Request& req, const char* what) {
+void wait(MPI_Request& req, const char* what, double limit = -1) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  const double limit = timeout_seconds();
+  if (limit < 0) limit = timeout_seconds();
   for (;;) {
     int done = 0;
     MPI_Test(&req, &done, MPI_STATUS_IGNORE);
     if (done) return;
     const double s = std::chrono::duration<double>(clock::now() - t0).count();
-    if (s > limit) {
+    if (limit > 0 && s > limit) {
       std::fflush(stdout);
       std::fprintf(stderr,
                    "bertlab: error: rank %d of %d: no answer from the other ranks for %.0f s while exchanging %s: a rank "
@@ -195,14 +195,15 @@ void broadcast(const std::vector<Tensor>& tensors, const char* what) {
 #endif
 }
 
-void barrier(const char* what) {
+void barrier(const char* what, double timeout) {
   if (g_size == 1) return;
 #ifdef BERTLAB_HAVE_MPI
   MPI_Request r;
   MPI_Ibarrier(MPI_COMM_WORLD, &r);
-  wait(r, what);
+  wait(r, what, timeout < 0 ? -1 : timeout == 0 ? 0 : timeout);
 #else
   (void)what;
+  (void)timeout;
 #endif
 }
 

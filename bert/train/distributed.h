@@ -63,7 +63,10 @@ bool any(bool local, const char* what);
 std::vector<uint64_t> allgather(const std::vector<uint64_t>& local, const char* what);
 // Rank 0's values of every tensor (contiguous, on the CPU) copied into the others' tensors.
 void broadcast(const std::vector<Tensor>& tensors, const char* what);
-void barrier(const char* what);
+// timeout: seconds (< 0: BERTLAB_DIST_TIMEOUT; 0: none, for waits on rank 0's own work, such
+// as an evaluation or a checkpoint of unknown length: a rank that dies then is still noticed
+// by mpirun).
+void barrier(const char* what, double timeout = -1);
 
 // Sums the parameters' gradients over the ranks, in flat buckets (reverse parameter order,
 // as backward produces them), each gradient scaled by `scale` first (a parameter without a

@@ -179,6 +179,9 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
       res.last_checkpoint = task.save(step);
       saved_step = step;
     }
+    // rank 0 evaluates and writes alone, for as long as that takes: the others wait here,
+    // with no deadline (a dead rank 0 is still noticed by mpirun)
+    if (world > 1 && (eval_now || save_now)) dist::barrier("rank 0's evaluation and checkpoint", 0);
     if (task.on_step) task.on_step(step);
     if (dist::any(interrupted(), "whether a rank was interrupted")) {
       res.interrupted = true;
