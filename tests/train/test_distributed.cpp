@@ -54,9 +54,15 @@ Result sh(const std::string& cmd) {
 std::string exe() { return std::string("'") + std::getenv("BERTLAB_EXE") + "'"; }
 // Two ranks on this machine: --oversubscribe (CI has 2 cores, maybe fewer slots), root allowed
 // (CI runs as root), shared memory only, one OpenMP thread per rank.
+// In the sanitizer build (test.sh's second run) the ranks keep AddressSanitizer's checks but
+// not its leak report: OpenMPI 4.1 leaves its runtime allocated at exit from components it
+// has unloaded, which LeakSanitizer cannot name (so no suppression can match them). bertlab's
+// own allocations on these paths are leak-checked in the single-process tests.
 std::string mpirun(int np) {
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  const std::string no_leaks = asan ? std::string("-x 'ASAN_OPTIONS=") + asan + ":detect_leaks=0' " : "";
   return std::string("'") + std::getenv("BERTLAB_MPIRUN") + "' --oversubscribe --allow-run-as-root --mca btl self,vader " +
-         "-x OMP_NUM_THREADS=1 -np " + std::to_string(np) + " ";
+         no_leaks + "-x OMP_NUM_THREADS=1 -np " + std::to_string(np) + " ";
 }
 Result run_bertlab(const std::string& args) { return sh("OMP_NUM_THREADS=1 " + exe() + " " + args); }
 Result run_np(int np, const std::string& args) { return sh(mpirun(np) + exe() + " " + args); }
