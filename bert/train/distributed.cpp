@@ -281,6 +281,12 @@ template <typename T>
 void unpack_as(std::vector<Tensor>& params, const T* flat) {
   for (Tensor& p : params) {
     Tensor g = p.grad();
+    // a parameter no gradient reached, here or on any rank, keeps none (as in one process:
+    // AdamW then leaves it alone, weight decay included)
+    if (!g.defined() && std::all_of(flat, flat + p.numel(), [](T v) { return v == T(0); })) {
+      flat += p.numel();
+      continue;
+    }
     if (!g.defined() || !g.is_contiguous()) {
       g = zeros_like(p);
       p.set_grad(g);

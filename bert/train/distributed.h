@@ -69,8 +69,9 @@ void broadcast(const std::vector<Tensor>& tensors, const char* what);
 void barrier(const char* what, double timeout = -1);
 
 // Sums the parameters' gradients over the ranks, in flat buckets (reverse parameter order,
-// as backward produces them), each gradient scaled by `scale` first (a parameter without a
-// gradient counts as zeros and gets one). float32 and float64 parameters on the CPU.
+// as backward produces them), each gradient scaled by `scale` first. A parameter without a
+// gradient counts as zeros; it gets one only if some other rank's was not zero, so a parameter
+// no rank used keeps none, as in one process. float32 and float64 parameters on the CPU.
 //
 // Two ways to use it:
 //   reduce(scale)                 after backward: all buckets, then wait (overlap off)
