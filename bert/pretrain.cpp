@@ -410,6 +410,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   lo.last_checkpoint = res.last_checkpoint;
   lo.nan_at_step = o.debug_nan_at_step;
   lo.label = "pretrain";
+  lo.zero_stage = o.zero_stage;
   train::LoopResult lr = train::run_training_loop(task, params, opt, sched, lo, show ? &progress : nullptr);
   res.step = lr.step;
   res.interrupted = lr.interrupted;

@@ -57,6 +57,7 @@ struct PretrainOptions {
   // Optimisation.
   int64_t batch_size = 32;
   int64_t grad_accum = 1;
+  int zero_stage = 0;                    // under mpirun: 1 shards AdamW's state over the ranks (ZeRO-1)
   double lr = 1e-4;
   int64_t warmup_steps = -1;             // -1: warmup_ratio * steps
   double warmup_ratio = 0.01;

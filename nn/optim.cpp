@@ -114,7 +114,16 @@ AdamW::AdamW(std::vector<ParamGroup> gs, double lr_, double b1, double b2, doubl
   v_ = zeros_for(groups);
 }
 
+void AdamW::check_whole(const char* what) const {
+  for (const auto& g : m_)
+    for (const Tensor& t : g)
+      if (!t.defined())
+        fail(std::string("AdamW::") + what + ": the moments are sharded over the ranks (ZeRO-1); the sharded optimizer " +
+             "steps them, and gathers them before a checkpoint");
+}
+
 void AdamW::step() {
+  check_whole("step");
   NoGradGuard ng;
   ++steps_taken;
   for (size_t gi = 0; gi < groups.size(); ++gi) {
@@ -131,6 +140,7 @@ void AdamW::step() {
 }
 
 NamedTensors AdamW::state() const {
+  check_whole("state");
   NamedTensors out;
   for (size_t gi = 0; gi < groups.size(); ++gi)
     for (size_t i = 0; i < groups[gi].params.size(); ++i) {
@@ -141,6 +151,7 @@ NamedTensors AdamW::state() const {
 }
 
 void AdamW::load_state(const std::map<std::string, Tensor>& s) {
+  check_whole("load_state");
   for (size_t gi = 0; gi < groups.size(); ++gi)
     for (size_t i = 0; i < groups[gi].params.size(); ++i) {
       load_into(m_[gi][i], s, state_name(groups[gi], i, gi) + ".exp_avg");

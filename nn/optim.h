@@ -62,7 +62,14 @@ class AdamW : public Optimizer {
   void load_state(const std::map<std::string, Tensor>& s) override;
   double beta1, beta2, eps;
 
+  // The moments of parameter i of group gi. ZeRO-1 (bert/train/distributed.h) keeps only a
+  // shard of them on each rank: it takes them over and leaves these undefined, and puts the
+  // whole back on rank 0 for as long as a checkpoint is written. step() and state() need them.
+  Tensor& exp_avg(size_t gi, size_t i) { return m_[gi][i]; }
+  Tensor& exp_avg_sq(size_t gi, size_t i) { return v_[gi][i]; }
+
  private:
+  void check_whole(const char* what) const;
   std::vector<std::vector<Tensor>> m_, v_;
 };
 

@@ -86,6 +86,7 @@ void add_pretrain_command(CLI::App& app) {
   // optimisation
   c->add_option("--batch-size", p.batch_size, "examples per micro-batch (per rank under mpirun)")->check(at_least<long>(1))->capture_default_str();
   c->add_option("--grad-accum,--gradient-accumulation-steps", p.grad_accum, "micro-batches per optimizer step (per rank under mpirun)")->check(at_least<long>(1))->capture_default_str();
+  c->add_option("--zero-stage", p.zero_stage, "under mpirun: 1 splits AdamW's moments over the ranks (ZeRO-1: reduce-scatter, a slice each, all-gather); 0 keeps them whole")->check(CLI::IsMember({0, 1}))->capture_default_str();
   c->add_option("--lr", p.lr, "peak learning rate (AdamW)")->check(greater_than(0))->capture_default_str();
   auto* ws = c->add_option("--warmup-steps", p.warmup_steps, "linear warmup steps")->check(at_least<long>(0));
   c->add_option("--warmup-ratio", p.warmup_ratio, "warmup as a share of --steps (when --warmup-steps is not given)")

@@ -609,6 +609,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   lo.last_checkpoint = resume_from;
   lo.nan_at_step = o.inject_nan_at_step;
   lo.label = "finetune";
+  lo.zero_stage = o.zero_stage;
   train::install_interrupt_handler();
   const train::LoopResult lr = train::run_training_loop(t, trainable, opt, sched, lo, progress ? &*progress : nullptr);
   for (const train::StepRecord& r : lr.history) result.losses.push_back(r.loss);

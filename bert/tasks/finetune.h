@@ -53,6 +53,7 @@ struct FinetuneOptions {
   double weight_decay = 0.01;
   bool freeze_encoder = false; // train only the head (parameters not under "bert.")
   int64_t grad_accum = 1;
+  int zero_stage = 0;          // under mpirun: 1 shards AdamW's state over the ranks (ZeRO-1)
   double clip = 1.0;           // 0: no clipping
   int64_t eval_every = 0;      // 0: after each epoch; N: every N optimizer steps (and at the end)
   bool group_by_length = false; // batches of similar lengths (Trainer's LengthGroupedSampler): less padding

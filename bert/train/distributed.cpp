@@ -3,14 +3,18 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "autograd/graph.h"
+#include "nn/optim.h"
+#include "ops/cpu/optim.h"
 #include "ops/ops.h"
 
 #ifdef BERTLAB_HAVE_MPI
@@ -405,6 +409,204 @@ void GradientReducer::reduce(double scale) {
   scale_ = scale;
   armed_ = false;
   finish();
+}
+
+// --- ZeRO-1 --------------------------------------------------------------------------------
+
+ZeroOptimizer::ZeroOptimizer(nn::AdamW& opt, int64_t bucket_bytes) : opt_(opt) {
+  for (size_t gi = 0; gi < opt.groups.size(); ++gi)
+    for (size_t i = 0; i < opt.groups[gi].params.size(); ++i) {
+      const Tensor& p = opt.groups[gi].params[i];
+      if (p.device() != Device::CPU || !p.is_contiguous())
+        fail("ZeRO-1: the parameters must be dense and on the CPU (NCCL for GPUs is not built yet)");
+      if (params_.empty()) dtype_ = p.dtype();
+      if (p.dtype() != dtype_ || (dtype_ != DType::Float32 && dtype_ != DType::Float64))
+        fail(std::string("ZeRO-1: all parameters float32 or all float64, found ") + dtype_name(p.dtype()));
+      params_.push_back(p);
+      decay_.push_back(opt.groups[gi].weight_decay);
+      where_.emplace_back(gi, i);
+    }
+  const int64_t es = (int64_t)dtype_size(dtype_);
+  const int64_t cap = std::max<int64_t>(1, std::min<int64_t>(bucket_bytes / es, std::numeric_limits<int>::max() / g_size));
+  // the parameters, one after another, cut into buckets of `cap` elements (one may span two)
+  Bucket cur;
+  for (size_t k = 0; k < params_.size(); ++k)
+    for (int64_t off = 0, n = params_[k].numel(); off < n;) {
+      if (cur.numel == cap) buckets_.push_back(std::exchange(cur, Bucket{}));
+      const int64_t len = std::min(n - off, cap - cur.numel);
+      cur.pieces.push_back(Piece{k, cur.numel, len, off});
+      cur.numel += len;
+      off += len;
+    }
+  if (cur.numel > 0) buckets_.push_back(std::move(cur));
+  int64_t widest = 0;
+  for (Bucket& b : buckets_) {
+    b.chunk = (b.numel + g_size - 1) / g_size;
+    for (auto* buf : {&b.m, &b.v, &b.g}) buf->assign((size_t)(b.chunk * es), 0);
+    widest = std::max(widest, b.chunk * g_size);
+    state_bytes_ += 2 * b.numel * es;
+    shard_bytes_ += 2 * b.chunk * es;
+  }
+  scratch_.assign((size_t)(widest * es), 0);
+  has_grad_.assign(params_.size(), 0);
+  // this rank's slices of the moments opt holds (zeros, or a checkpoint's), then opt lets go
+  for (Bucket& b : buckets_) {
+    if (dtype_ == DType::Float32)
+      moments_to_opt<float>(b, false);
+    else
+      moments_to_opt<double>(b, false);
+  }
+  for (auto [gi, i] : where_) opt_.exp_avg(gi, i) = opt_.exp_avg_sq(gi, i) = Tensor();
+}
+
+namespace {
+// Calls fn(piece, first element in the parameter, first element in the slice, count) for
+// every run of rank r's slice of bucket b.
+template <typename Bucket, typename Fn>
+void for_slice(const Bucket& b, int r, Fn&& fn) {
+  const int64_t lo = (int64_t)r * b.chunk, hi = std::min(lo + b.chunk, b.numel);
+  for (const auto& pc : b.pieces) {
+    const int64_t a = std::max(lo, pc.at), e = std::min(hi, pc.at + pc.len);
+    if (a < e) fn(pc, pc.off + (a - pc.at), a - lo, e - a);
+  }
+}
+}  // namespace
+
+template <typename T>
+void ZeroOptimizer::moments_to_opt(Bucket& b, bool to_opt) {
+  T* m = reinterpret_cast<T*>(b.m.data());
+  T* v = reinterpret_cast<T*>(b.v.data());
+  for_slice(b, g_rank, [&](const Piece& pc, int64_t poff, int64_t soff, int64_t n) {
+    auto [gi, i] = where_[pc.param];
+    T* om = opt_.exp_avg(gi, i).template data<T>() + poff;
+    T* ov = opt_.exp_avg_sq(gi, i).template data<T>() + poff;
+    if (to_opt) {
+      std::memcpy(om, m + soff, (size_t)n * sizeof(T));
+      std::memcpy(ov, v + soff, (size_t)n * sizeof(T));
+    } else {
+      std::memcpy(m + soff, om, (size_t)n * sizeof(T));
+      std::memcpy(v + soff, ov, (size_t)n * sizeof(T));
+    }
+  });
+}
+
+template <typename T>
+void ZeroOptimizer::pack_grads(const Bucket& b, T* flat, T scale) const {
+  std::fill(flat, flat + b.chunk * g_size, T(0));  // the padding, and parameters without a gradient
+  for (const Piece& pc : b.pieces) {
+    Tensor g = params_[pc.param].grad();
+    if (!g.defined()) continue;
+    if (!g.is_contiguous()) g = g.contiguous();
+    const T* s = g.data<T>() + pc.off;
+    for (int64_t j = 0; j < pc.len; ++j) flat[pc.at + j] = s[j] * scale;
+  }
+}
+
+// norm_only: returns the slice's sum of squares of the gradient; otherwise scales it by coef.
+template <typename T>
+double ZeroOptimizer::shard_step(Bucket& b, bool norm_only, double coef) {
+  T* g = reinterpret_cast<T*>(b.g.data());
+  const int64_t n = std::min(b.chunk, b.numel - (int64_t)g_rank * b.chunk);
+  if (norm_only) return n > 0 ? cpu::sum_squares(dtype_, n, g) : 0.0;
+  for (int64_t j = 0; j < n; ++j) g[j] *= (T)coef;
+  return 0.0;
+}
+
+double ZeroOptimizer::reduce_scatter(double scale, double max_norm) {
+  NoGradGuard ng;
+  const auto t0 = std::chrono::steady_clock::now();
+  // which parameters a gradient reached on some rank (the others take no step, as in one process)
+  std::vector<double> reached(params_.size());
+  for (size_t k = 0; k < params_.size(); ++k) reached[k] = params_[k].grad().defined() ? 1.0 : 0.0;
+  allreduce_sum(reached, "which parameters have gradients");
+  for (size_t k = 0; k < params_.size(); ++k) has_grad_[k] = reached[k] > 0;
+  double squares = 0;
+  for (Bucket& b : buckets_) {
+    if (dtype_ == DType::Float32)
+      pack_grads(b, reinterpret_cast<float*>(scratch_.data()), (float)scale);
+    else
+      pack_grads(b, reinterpret_cast<double*>(scratch_.data()), scale);
+#ifdef BERTLAB_HAVE_MPI
+    MPI_Request r;
+    MPI_Ireduce_scatter_block(scratch_.data(), b.g.data(), (int)b.chunk, mpi_type(dtype_), MPI_SUM, MPI_COMM_WORLD, &r);
+    wait(r, "gradients (ZeRO-1 reduce-scatter)");
+#else
+    std::memcpy(b.g.data(), scratch_.data(), b.g.size());
+#endif
+    squares += dtype_ == DType::Float32 ? shard_step<float>(b, true, 1) : shard_step<double>(b, true, 1);
+  }
+  std::vector<double> total{squares};
+  allreduce_sum(total, "the gradient norm");
+  const double norm = std::sqrt(total[0]);
+  const double coef = max_norm / (norm + 1e-6);  // clip_grad_norm's rule
+  if (coef < 1.0)
+    for (Bucket& b : buckets_) dtype_ == DType::Float32 ? shard_step<float>(b, false, coef) : shard_step<double>(b, false, coef);
+  comm_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return norm;
+}
+
+void ZeroOptimizer::step() {
+  NoGradGuard ng;
+  const int64_t step = ++opt_.steps_taken;
+  const double bc1 = 1.0 - std::pow(opt_.beta1, (double)step), bc2 = 1.0 - std::pow(opt_.beta2, (double)step);
+  const int64_t es = (int64_t)dtype_size(dtype_);
+  for (Bucket& b : buckets_) {
+    // AdamW on this rank's slice, on the parameters' own memory
+    for_slice(b, g_rank, [&](const Piece& pc, int64_t poff, int64_t soff, int64_t n) {
+      if (!has_grad_[pc.param]) return;
+      char* p = static_cast<char*>(params_[pc.param].raw_data()) + poff * es;
+      cpu::adamw_step(dtype_, n, p, b.g.data() + soff * es, b.m.data() + soff * es, b.v.data() + soff * es, opt_.lr,
+                      opt_.beta1, opt_.beta2, opt_.eps, decay_[pc.param], bc1, bc2);
+    });
+    // every rank's slice of the updated parameters to every rank
+    const auto t0 = std::chrono::steady_clock::now();
+    char* flat = scratch_.data();
+    for_slice(b, g_rank, [&](const Piece& pc, int64_t poff, int64_t, int64_t n) {
+      const int64_t at = pc.at + (poff - pc.off);
+      std::memcpy(flat + at * es, static_cast<const char*>(params_[pc.param].raw_data()) + poff * es, (size_t)(n * es));
+    });
+#ifdef BERTLAB_HAVE_MPI
+    MPI_Request r;
+    MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, flat, (int)b.chunk, mpi_type(dtype_), MPI_COMM_WORLD, &r);
+    wait(r, "parameters (ZeRO-1 all-gather)");
+#endif
+    for (const Piece& pc : b.pieces)
+      std::memcpy(static_cast<char*>(params_[pc.param].raw_data()) + pc.off * es, flat + pc.at * es, (size_t)(pc.len * es));
+    comm_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  for (const Tensor& p : params_) bump_version(p);  // cached copies of the weights are stale
+}
+
+void ZeroOptimizer::gather_state() {
+  const int64_t es = (int64_t)dtype_size(dtype_);
+  if (g_rank == 0)
+    for (size_t k = 0; k < params_.size(); ++k) {
+      auto [gi, i] = where_[k];
+      opt_.exp_avg(gi, i) = zeros_like(params_[k]);
+      opt_.exp_avg_sq(gi, i) = zeros_like(params_[k]);
+    }
+  for (Bucket& b : buckets_)
+    for (int which = 0; which < 2; ++which) {
+      std::vector<char>& mine = which == 0 ? b.m : b.v;
+#ifdef BERTLAB_HAVE_MPI
+      MPI_Request r;
+      MPI_Igather(mine.data(), (int)b.chunk, mpi_type(dtype_), scratch_.data(), (int)b.chunk, mpi_type(dtype_), 0,
+                  MPI_COMM_WORLD, &r);
+      wait(r, "the optimizer state (ZeRO-1 gather for a checkpoint)");
+#else
+      std::memcpy(scratch_.data(), mine.data(), mine.size());
+#endif
+      if (g_rank != 0) continue;
+      for (const Piece& pc : b.pieces) {
+        auto [gi, i] = where_[pc.param];
+        Tensor& t = which == 0 ? opt_.exp_avg(gi, i) : opt_.exp_avg_sq(gi, i);
+        std::memcpy(static_cast<char*>(t.raw_data()) + pc.off * es, scratch_.data() + pc.at * es, (size_t)(pc.len * es));
+      }
+    }
+}
+
+void ZeroOptimizer::release_state() {
+  for (auto [gi, i] : where_) opt_.exp_avg(gi, i) = opt_.exp_avg_sq(gi, i) = Tensor();
 }
 
 }  // namespace bertlab::dist

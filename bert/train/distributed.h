@@ -34,6 +34,10 @@
 #include "autograd/graph.h"
 #include "autograd/tensor.h"
 
+namespace bertlab::nn {
+class AdamW;
+}
+
 namespace bertlab::dist {
 
 // Whether this binary was built with MPI (meson -Dmpi=auto finds OpenMPI).
@@ -128,6 +132,69 @@ class GradientReducer {
   std::deque<size_t> queue_;
   size_t completed_ = 0;
   bool stop_ = false;
+};
+
+// ZeRO stage 1 (Rajbhandari et al., 2020, "ZeRO: memory optimizations toward training trillion
+// parameter models"): AdamW's two moments, twice the model's size, are split over the ranks
+// instead of kept whole on each. A step, in place of the all-reduce and opt.step():
+//
+//   all ranks:  reduce_scatter(scale, clip)   every bucket of gradients is summed, each rank
+//                                             receiving only its 1/N slice of the sum; the
+//                                             global norm is the sum of the slices' squares
+//   every rank: step()                        AdamW on its slice only (its slice of the moments),
+//                                             then an all-gather of the updated parameters
+//
+// The parameters are the optimizer's, flattened in order and cut into buckets (about
+// BERTLAB_BUCKET_MB); rank r owns the r-th 1/N of each bucket (the last rank's padded). The
+// arithmetic per element is AdamW's own, so the weights equal the all-reduce path's up to the
+// order in which the global norm is summed. The checkpoint holds the whole state, as one
+// process writes it: gather_state() assembles it on rank 0 before a save, release_state()
+// drops it again; a run may resume with or without ZeRO. No overlap with backward here:
+// the reduce-scatter starts after it. float32 or float64, on the CPU.
+class ZeroOptimizer {
+ public:
+  // Takes over opt's moments (their slices; the whole ones are freed).
+  ZeroOptimizer(nn::AdamW& opt, int64_t bucket_bytes);
+  ZeroOptimizer(const ZeroOptimizer&) = delete;
+  ZeroOptimizer& operator=(const ZeroOptimizer&) = delete;
+
+  // The gradients summed over the ranks (each scaled by `scale` first), this rank's slice;
+  // clipped to max_norm (inf: none) as clip_grad_norm does. Returns the global norm.
+  double reduce_scatter(double scale, double max_norm);
+  // AdamW on this rank's slice (opt's lr and step count), then the all-gather.
+  void step();
+  void gather_state();   // the whole moments into opt, on rank 0 (collective)
+  void release_state();  // and freed again
+
+  int64_t state_bytes() const { return state_bytes_; }   // whole moments, all ranks
+  int64_t shard_bytes() const { return shard_bytes_; }   // this rank's
+  double comm_seconds() const { return comm_; }
+
+ private:
+  struct Piece {        // a parameter's run of elements inside a bucket
+    size_t param;       // index into params_
+    int64_t at, len;    // bucket offset, count; the parameter's elements [off, off + len)
+    int64_t off;
+  };
+  struct Bucket {
+    std::vector<Piece> pieces;
+    int64_t numel = 0, chunk = 0;  // chunk = this bucket's slice per rank (numel padded / N)
+    std::vector<char> m, v, g;     // this rank's slice of the moments and of the summed gradient
+  };
+  template <typename T> void pack_grads(const Bucket& b, T* flat, T scale) const;
+  template <typename T> double shard_step(Bucket& b, bool norm_only, double coef);
+  template <typename T> void moments_to_opt(Bucket& b, bool to_opt);
+
+  nn::AdamW& opt_;
+  DType dtype_;
+  std::vector<Tensor> params_;
+  std::vector<double> decay_;     // each parameter's weight decay
+  std::vector<std::pair<size_t, size_t>> where_;  // each parameter's (group, index) in opt
+  std::vector<char> has_grad_;    // on some rank, this step
+  std::vector<Bucket> buckets_;
+  std::vector<char> scratch_;     // a whole bucket, padded
+  int64_t state_bytes_ = 0, shard_bytes_ = 0;
+  double comm_ = 0;
 };
 
 // The bucket size: BERTLAB_BUCKET_MB (default 25, as PyTorch DDP's bucket_cap_mb).

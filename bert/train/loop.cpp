@@ -46,11 +46,32 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
   // optimizer step the gradients are averaged over the ranks, so every replica takes the
   // same step. With one process none of this runs.
   const int world = dist::world_size();
+  // With ZeRO-1 the gradients are reduce-scattered instead, and each rank steps its own
+  // slice of the optimizer state (distributed.h, ZeroOptimizer).
   std::optional<dist::GradientReducer> reducer;
+  std::optional<dist::ZeroOptimizer> zero;
+  if (o.zero_stage != 0 && o.zero_stage != 1)
+    fail("--zero-stage " + std::to_string(o.zero_stage) + ": only 0 (off) and 1 (optimizer state sharded) exist");
   if (world > 1) {
     dist::broadcast(params, "the initial parameters");
-    reducer.emplace(params, dist::bucket_bytes());
+    if (o.zero_stage == 1) {
+      auto* adam = dynamic_cast<nn::AdamW*>(&opt);
+      if (!adam) fail("--zero-stage 1 shards AdamW's state; this run's optimizer is not AdamW");
+      zero.emplace(*adam, dist::bucket_bytes());
+      if (dist::is_main())
+        std::fprintf(stderr, "%s: ZeRO-1: each rank holds %.1f MB of the %.1f MB of AdamW moments\n", o.label.c_str(),
+                     (double)zero->shard_bytes() / 1e6, (double)zero->state_bytes() / 1e6);
+    } else {
+      reducer.emplace(params, dist::bucket_bytes());
+    }
   }
+  // A checkpoint: with ZeRO-1 the whole optimizer state is gathered on rank 0 for it.
+  auto save = [&](int64_t step) {
+    if (zero) zero->gather_state();
+    std::string dir = task.save(step);
+    if (zero) zero->release_state();
+    return dir;
+  };
   const bool overlap = dist::overlap_enabled();
   double comm_seconds = 0;  // waiting for the gradient and loss all-reduces after backward
   int64_t comm_steps = 0;
@@ -127,14 +148,20 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
     }
 
     // --- the optimizer step -------------------------------------------------------------
-    if (reducer) {
+    double zero_norm = 0;
+    if (zero) {
+      const auto c0 = Clock::now();
+      zero_norm = zero->reduce_scatter(1.0 / world, clip);
+      comm_seconds += seconds_since(c0);
+    }
+    if (reducer || zero) {
       // the step's gradient and loss: the means over the ranks (each already the mean over
       // its micro-batches); the items are summed
       const auto c0 = Clock::now();
-      if (overlap)
+      if (reducer && overlap)
         reducer->finish();  // what backward left, then the wait for all of it
-      else
-        reducer->reduce(1.0 / world);
+      else if (reducer)
+        reducer->reduce(1.0 / world);  // (with ZeRO-1: reduce-scattered above)
       std::vector<double> v{ps.loss.item()};
       for (const Tensor& t : ps.parts) v.push_back(t.item());
       v.push_back(ps.items);
@@ -145,12 +172,15 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
       comm_seconds += seconds_since(c0);
       ++comm_steps;
     }
-    ps.grad_norm = nn::clip_grad_norm_tensor(params, clip);
+    ps.grad_norm = zero ? scalar_tensor(zero_norm, DType::Float64) : nn::clip_grad_norm_tensor(params, clip);
     ps.lr = opt.lr;
     const double items = ps.items;
     pending.push_back(std::move(ps));
     if (!defer) read_back();  // a non-finite loss stops the run before the weights take the step
-    opt.step();
+    if (zero)
+      zero->step();  // this rank's slice, then the all-gather of the parameters
+    else
+      opt.step();
     sched.step();
     res.step = step;
     if (task.after_step) task.after_step(step);
@@ -176,7 +206,7 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
     if (progress) progress->update(step, items, stats());
     if (eval_now) task.evaluate(step);
     if (save_now) {
-      res.last_checkpoint = task.save(step);
+      res.last_checkpoint = save(step);
       saved_step = step;
     }
     // rank 0 evaluates and writes alone, for as long as that takes: the others wait here,
@@ -195,6 +225,9 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
       progress->message(o.label + ": stopped at step " + std::to_string(res.step) + ": the time budget" +
                         (o.budget_flag.empty() ? "" : " (" + o.budget_flag + ")") + " was reached");
   }
+  if (zero && comm_steps > 0 && dist::is_main())
+    std::fprintf(stderr, "%s: data parallel on %d ranks, ZeRO-1: %.1f ms a step in the reduce-scatter and all-gather\n",
+                 o.label.c_str(), world, 1e3 * zero->comm_seconds() / (double)comm_steps);
   if (reducer && comm_steps > 0 && dist::is_main()) {
     const double total = seconds_since(t0);
     std::fprintf(stderr,
@@ -208,7 +241,7 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
   }
   res.comm_seconds = comm_seconds;
   // A checkpoint at the step the run stopped on, whatever stopped it, to resume from.
-  if (res.step > saved_step && res.step > 0) res.last_checkpoint = task.save(res.step);
+  if (res.step > saved_step && res.step > 0) res.last_checkpoint = save(res.step);
   return res;
 }
 

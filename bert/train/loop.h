@@ -92,6 +92,7 @@ struct LoopOptions {
   std::string last_checkpoint;  // named when a NaN stops the run ("" = none yet)
   int64_t nan_at_step = 0;      // test hook: this step's loss reads as NaN
   std::string label = "train";  // for messages ("pretrain", "finetune")
+  int zero_stage = 0;           // data parallel: 1 shards AdamW's moments over the ranks (ZeRO-1)
 };
 
 struct LoopResult {

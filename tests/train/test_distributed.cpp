@@ -246,6 +246,56 @@ TEST_CASE("pretrain: 2 ranks x batch 2 equal 1 process x batch 2 x 2 accumulated
         std::string::npos);
 }
 
+TEST_CASE("ZeRO-1: the optimizer state sharded over 2 ranks takes the steps of the all-reduce path") {
+  const std::string two = fx().dir / "ft2", zero = fx().dir / "ftzero";
+  if (!fs::exists(two + "/checkpoint-6")) {  // (the first case's run, when it ran alone)
+    const Result r = run_np(2, fx().finetune_flags(two, 4));
+    REQUIRE_MESSAGE(r.status == 0, r.out);
+  }
+  Result r = run_np(2, fx().finetune_flags(zero, 4) + " --zero-stage 1");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  // bert-tiny (4,386,178 parameters): 35.1 MB of moments, half on each rank
+  CHECK(r.out.find("ZeRO-1: each rank holds 17.5 MB of the 35.1 MB of AdamW moments") != std::string::npos);
+  const std::string last = "/checkpoint-6/";
+  // the same AdamW arithmetic per element; only the global norm is summed in another order
+  const double dw = max_diff(two + last + "model.safetensors", zero + last + "model.safetensors");
+  // the checkpoint holds the whole state, gathered from both ranks, under one process's names
+  const double dm = max_diff(two + last + "optimizer.safetensors", zero + last + "optimizer.safetensors");
+  MESSAGE("ZeRO-1 against the all-reduce path: weights " << dw << ", optimizer state " << dm);
+  CHECK(dw < 1e-6);
+  CHECK(dm < 1e-6);
+  CHECK(max_diff(fx().dir / "init/model.safetensors", zero + last + "model.safetensors") > 1e-3);
+  // buckets of 78,643 elements (0.3 MB): odd, so each bucket's last slice is padded, and
+  // parameters span buckets
+  const std::string small = fx().dir / "ftzerosmall";
+  r = sh("BERTLAB_BUCKET_MB=0.3 " + mpirun(2) + "-x BERTLAB_BUCKET_MB " + exe() + " " + fx().finetune_flags(small, 4) +
+         " --zero-stage 1");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(max_diff(two + last + "model.safetensors", small + last + "model.safetensors") < 1e-6);
+  CHECK(max_diff(two + last + "optimizer.safetensors", small + last + "optimizer.safetensors") < 1e-6);
+
+  // pretrain with ZeRO-1, cut after its first step and resumed: bitwise the uninterrupted run
+  const std::string full = fx().dir / "ptzero", cut = fx().dir / "ptzerocut";
+  r = run_np(2, fx().pretrain_flags(full, 2) + " --steps 4 --save-every 2 --zero-stage 1");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  r = run_np(2, fx().pretrain_flags(cut, 2) + " --steps 4 --save-every 2 --zero-stage 1 --max-minutes 0.00001");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  REQUIRE(fs::exists(cut + "/checkpoint-1"));
+  r = run_np(2, fx().pretrain_flags(cut, 2) + " --steps 4 --save-every 2 --zero-stage 1 --resume latest");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  const std::vector<double> lf = losses(full), lc = losses(cut);
+  REQUIRE(lf.size() == 4);
+  REQUIRE(lc.size() == 4);
+  for (size_t i = 0; i < 4; ++i) CHECK(lc[i] == lf[i]);  // bitwise
+  CHECK(max_diff(full + "/final/model.safetensors", cut + "/final/model.safetensors") == 0.0);
+  CHECK(max_diff(full + "/checkpoint-4/optimizer.safetensors", cut + "/checkpoint-4/optimizer.safetensors") == 0.0);
+
+  // a bad stage is refused by the flag parser, naming the flag
+  r = run_bertlab(fx().pretrain_flags(fx().dir / "ptbad", 2) + " --steps 1 --zero-stage 2");
+  CHECK(r.status == 2);
+  CHECK(r.out.find("--zero-stage") != std::string::npos);
+}
+
 TEST_CASE("a rank that dies or hangs ends the job with a non-zero exit") {
   // a long run; one rank is killed (or stopped) once training is under way
   auto run_and = [&](int sig, const std::string& env) {
