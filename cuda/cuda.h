@@ -45,4 +45,17 @@ void synchronize();
 void profiler_start();
 void profiler_stop();
 
+// The device this process uses (cudaSetDevice); call it before any other CUDA work. Under
+// mpirun each rank takes its local rank modulo the devices (bert/train/distributed.cpp).
+void set_device(int device);
+
+// NCCL, the GPUs' transport for data-parallel training (bert/train/distributed.h). The
+// communicator is made once per process from a unique id that rank 0 creates and MPI sends
+// to the others; the sums run on the backend's one stream, in order with the kernels.
+bool nccl_built();                                     // compiled and linked with NCCL
+std::string nccl_unique_id();                          // ncclGetUniqueId, as 128 bytes
+void nccl_init(int rank, int world, const std::string& id);  // ncclCommInitRank (collective)
+void nccl_allreduce_sum(void* data, size_t count, bool is_double);  // in place, float or double
+void nccl_broadcast(void* data, size_t bytes);         // rank 0's bytes to every rank
+
 }  // namespace bertlab::cuda

@@ -36,6 +36,12 @@ void memcpy_d2h(void*, const void*, size_t) { no_cuda("memcpy_d2h"); }
 void memcpy_d2d(void*, const void*, size_t) { no_cuda("memcpy_d2d"); }
 void memset_zero(void*, size_t) { no_cuda("memset_zero"); }
 void synchronize() {}
+void set_device(int) {}
+bool nccl_built() { return false; }
+std::string nccl_unique_id() { no_cuda("NCCL"); }
+void nccl_init(int, int, const std::string&) { no_cuda("NCCL"); }
+void nccl_allreduce_sum(void*, size_t, bool) { no_cuda("NCCL"); }
+void nccl_broadcast(void*, size_t) { no_cuda("NCCL"); }
 void profiler_start() {}
 void profiler_stop() {}
 

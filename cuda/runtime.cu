@@ -84,6 +84,8 @@ int num_sms() {
 // the stream and the cuBLAS handle (deliberately never destroyed: at exit the CUDA runtime
 // may be torn down before static destructors run)
 
+void set_device(int device) { CUDA_CHECK(cudaSetDevice(device)); }
+
 cudaStream_t stream() {
   static const cudaStream_t s = [] {
     require("CUDA stream");

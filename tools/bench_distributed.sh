@@ -3,7 +3,8 @@
 # pre-training step of 32 sequences x 128 tokens on one process (all cores) against N ranks
 # (one core each, 32/N sequences each), and the all-reduce's share of the 2-rank step at two
 # bucket sizes, with the buckets sent during backward (overlap 1) and after it (overlap 0).
-# Step times are medians over the steps after the first two (metrics.jsonl's elapsed_s).
+# Then the same 2-rank step with ZeRO-1 (--zero-stage 1: reduce-scatter + all-gather instead of
+# the all-reduce, no overlap). Step times are medians over the steps after the first two (metrics.jsonl's elapsed_s).
 # Usage: tools/bench_distributed.sh [build-dir] [steps] [ranks]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,3 +41,8 @@ for cfg in "25 1" "25 0" "4 1" "4 0"; do
   echo "$np ranks x $t threads, batch $((32 / np)) each, buckets $mb MB, overlap $ov: $dp ms/step ($(python3 -c "print(f'{$dp/$one:.2f}')")x the single process)"
   grep "data parallel on" "$tmp/dp$mb$ov.err" | sed 's/^/    /'
 done
+mpirun --oversubscribe --allow-run-as-root --mca btl self,vader -np "$np" -x OMP_NUM_THREADS=$t -x OMP_WAIT_POLICY \
+  $bin pretrain $flags --batch-size $((32 / np)) --zero-stage 1 --out "$tmp/zero" 2> "$tmp/zero.err"
+dp=$(median_step "$tmp/zero/metrics.jsonl")
+echo "$np ranks x $t threads, batch $((32 / np)) each, ZeRO-1 (25 MB buckets): $dp ms/step ($(python3 -c "print(f'{$dp/$one:.2f}')")x the single process)"
+grep "ZeRO-1" "$tmp/zero.err" | sed 's/^/    /'

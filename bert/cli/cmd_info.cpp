@@ -12,6 +12,7 @@
 #include "bert/cli/commands.h"
 #include "bert/cli/common.h"
 #include "bert/heads.h"
+#include "cuda/cuda.h"
 #include "ops/cpu/cpu_features.h"
 #include "ops/cpu/gemm_bf16.h"
 
@@ -57,7 +58,8 @@ void add_info_command(CLI::App& app) {
     if (o->common.json) {
       nlohmann::json j = {{"config", o->config}, {"model", name}, {"total", total}, {"trainable", trainable},
                           {"bf16_gemm", cpu::bf16_gemm_name(cpu::bf16_gemm_kernel())},
-                          {"mpi", dist::built_with_mpi()}, {"world_size", dist::world_size()}};
+                          {"mpi", dist::built_with_mpi()}, {"nccl", cuda::nccl_built()},
+                          {"world_size", dist::world_size()}};
       std::printf("%s\n", j.dump().c_str());
       return;
     }
@@ -75,6 +77,8 @@ void add_info_command(CLI::App& app) {
       std::printf("mpi          not built (install libopenmpi-dev and rebuild for mpirun -np N)\n");
     else
       std::printf("mpi          built; this process is rank %d of %d\n", dist::rank(), dist::world_size());
+    std::printf("nccl         %s\n", cuda::nccl_built() ? "built (mpirun -np N ... --device cuda: one GPU per rank)"
+                                                        : "not built (data parallel on GPUs needs it)");
   });
 }
 

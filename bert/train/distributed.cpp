@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "autograd/graph.h"
+#include "cuda/cuda.h"
 #include "nn/optim.h"
 #include "ops/cpu/optim.h"
 #include "ops/ops.h"
@@ -112,6 +113,16 @@ void init(int* argc, char*** argv) {
   // Only rank 0 talks: the others' standard output goes nowhere (their errors still reach
   // stderr, prefixed with the rank).
   if (g_rank != 0 && !std::freopen("/dev/null", "w", stdout)) std::perror("bertlab: /dev/null");
+  // A machine with several GPUs: each rank on this machine takes its own (its local rank,
+  // modulo the devices), before any CUDA work.
+  if (const int gpus = cuda::device_count(); gpus > 1) {
+    MPI_Comm local;
+    int local_rank = 0;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_rank, MPI_INFO_NULL, &local);
+    MPI_Comm_rank(local, &local_rank);
+    MPI_Comm_free(&local);
+    cuda::set_device(local_rank % gpus);
+  }
 #else
   (void)argc;
   (void)argv;
@@ -177,9 +188,10 @@ std::vector<uint64_t> allgather(const std::vector<uint64_t>& local, const char* 
 void broadcast(const std::vector<Tensor>& tensors, const char* what) {
   if (g_size == 1) return;
 #ifdef BERTLAB_HAVE_MPI
-  for (const Tensor& t : tensors) {
-    if (t.device() != Device::CPU || !t.is_contiguous())
-      fail(std::string("distributed: ") + what + ": only contiguous CPU tensors can be broadcast");
+  for (const Tensor& dev : tensors) {
+    // a GPU tensor goes through the host (once, at the start of a run)
+    const Tensor t = dev.device() == Device::CPU ? dev : dev.to(Device::CPU);
+    if (!t.is_contiguous()) fail(std::string("distributed: ") + what + ": only contiguous tensors can be broadcast");
     // in pieces under 2^31 bytes (MPI counts are int)
     char* p = static_cast<char*>(t.raw_data());
     int64_t left = t.numel() * (int64_t)dtype_size(t.dtype());
@@ -191,7 +203,8 @@ void broadcast(const std::vector<Tensor>& tensors, const char* what) {
       p += n;
       left -= n;
     }
-    bump_version(t);  // cached copies of the weights (bfloat16, packed) are stale
+    if (dev.device() != Device::CPU) copy_(dev, t);
+    bump_version(dev);  // cached copies of the weights (bfloat16, packed) are stale
   }
 #else
   (void)tensors;
@@ -223,6 +236,11 @@ int64_t bucket_bytes() {
   return std::max<int64_t>(4096, (int64_t)(mb * (1 << 20)));
 }
 
+bool force_data_parallel() {
+  const char* s = std::getenv("BERTLAB_DDP_FORCE");
+  return s && std::string(s) == "1";
+}
+
 bool overlap_enabled() {
   const char* s = std::getenv("BERTLAB_DDP_OVERLAP");
   return !(s && std::string(s) == "0");
@@ -230,11 +248,11 @@ bool overlap_enabled() {
 
 GradientReducer::GradientReducer(const std::vector<Tensor>& params, int64_t bucket_bytes) {
   // reverse order: backward finishes the last layers' gradients first; a bucket holds one dtype
+  cuda_ = !params.empty() && params.front().device() == Device::CUDA;
   for (auto it = params.rbegin(); it != params.rend(); ++it) {
     const Tensor& p = *it;
-    if (p.device() != Device::CPU)
-      fail("distributed: data-parallel training over MPI needs the parameters on the CPU (NCCL for GPUs is not "
-           "built yet); run on the CPU or with one process");
+    if ((p.device() == Device::CUDA) != cuda_ || !p.is_contiguous())
+      fail("distributed: the parameters must be dense and all on the CPU or all on the GPU");
     if (p.dtype() != DType::Float32 && p.dtype() != DType::Float64)
       fail(std::string("distributed: a ") + dtype_name(p.dtype()) + " parameter (float32 or float64 only)");
     if (bucket_of_.count(p.impl())) continue;  // listed twice
@@ -249,6 +267,11 @@ GradientReducer::GradientReducer(const std::vector<Tensor>& params, int64_t buck
     b.numel += p.numel();
     bucket_of_[p.impl()] = buckets_.size() - 1;
     bytes_ += bytes;
+  }
+  if (cuda_) {  // the buckets live on the GPU and NCCL sums them there; no thread of our own
+    init_nccl();
+    for (Bucket& b : buckets_) b.device_flat = zeros({b.numel}, b.dtype, Device::CUDA);
+    return;
   }
   for (Bucket& b : buckets_) b.flat.resize((size_t)(b.numel * (int64_t)dtype_size(b.dtype)));
   if (g_size > 1) thread_ = std::thread([this] { worker(); });
@@ -355,6 +378,59 @@ void GradientReducer::launch_ready(bool all) {
   }
 }
 
+// The GPU path: NCCL has no thread of ours to hand buckets to; each bucket is packed, summed
+// and unpacked on the backend's stream after backward (no overlap yet), and the host never
+// waits for it. Which parameters got a gradient is agreed over MPI first (host values).
+void GradientReducer::reduce_cuda(double scale) {
+  NoGradGuard ng;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<Tensor> order;
+  for (const Bucket& b : buckets_) order.insert(order.end(), b.params.begin(), b.params.end());
+  std::vector<double> reached(order.size());
+  for (size_t k = 0; k < order.size(); ++k) reached[k] = order[k].grad().defined() ? 1.0 : 0.0;
+  allreduce_sum(reached, "which parameters have gradients");
+  size_t k0 = 0;
+  for (Bucket& b : buckets_) {
+    int64_t off = 0;
+    for (const Tensor& p : b.params) {
+      const Tensor slot = narrow(b.device_flat, 0, off, p.numel());
+      if (const Tensor g = p.grad(); g.defined())
+        copy_(slot, reshape(scale == 1.0 ? g : g * scale, {p.numel()}));
+      else
+        cuda::memset_zero(slot.raw_data(), (size_t)p.numel() * dtype_size(b.dtype));
+      off += p.numel();
+    }
+    cuda::nccl_allreduce_sum(b.device_flat.raw_data(), (size_t)b.numel, b.dtype == DType::Float64);
+    off = 0;
+    for (Tensor p : b.params) {
+      if (reached[k0++] > 0) {  // a parameter no rank's gradient reached keeps none
+        if (!p.grad().defined()) p.set_grad(zeros_like(p));
+        copy_(p.grad(), reshape(narrow(b.device_flat, 0, off, p.numel()), p.shape()));
+      }
+      off += p.numel();
+    }
+  }
+  exposed_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void GradientReducer::init_nccl() {
+  static bool done = false;
+  if (done) return;
+  std::string id = g_rank == 0 ? cuda::nccl_unique_id() : std::string();
+#ifdef BERTLAB_HAVE_MPI
+  if (g_size > 1) {
+    std::vector<char> buf(128, 0);
+    if (g_rank == 0) std::copy(id.begin(), id.end(), buf.begin());
+    MPI_Request r;
+    MPI_Ibcast(buf.data(), (int)buf.size(), MPI_BYTE, 0, MPI_COMM_WORLD, &r);
+    wait(r, "NCCL's unique id");
+    id.assign(buf.begin(), buf.end());
+  }
+#endif
+  cuda::nccl_init(g_rank, g_size, id);
+  done = true;
+}
+
 LeafReadyGuard GradientReducer::arm(double scale) {
   scale_ = scale;
   armed_ = true;
@@ -363,7 +439,7 @@ LeafReadyGuard GradientReducer::arm(double scale) {
     b.pending = (int64_t)b.params.size();
     b.ready = false;
   }
-  if (g_size == 1) return LeafReadyGuard(nullptr);
+  if (g_size == 1 || cuda_) return LeafReadyGuard(nullptr);
   return LeafReadyGuard([this](TensorImpl* leaf) {
     auto it = bucket_of_.find(leaf);
     if (it == bucket_of_.end()) return;  // not a parameter we reduce
@@ -376,6 +452,11 @@ LeafReadyGuard GradientReducer::arm(double scale) {
 }
 
 void GradientReducer::finish() {
+  if (cuda_) {
+    reduce_cuda(scale_);
+    armed_ = false;
+    return;
+  }
   if (g_size == 1) {
     reduce(scale_);
     return;
@@ -396,6 +477,10 @@ void GradientReducer::finish() {
 }
 
 void GradientReducer::reduce(double scale) {
+  if (cuda_) {
+    reduce_cuda(scale);
+    return;
+  }
   if (g_size == 1) {
     if (scale != 1.0)
       for (Bucket& b : buckets_)

@@ -73,7 +73,8 @@ void broadcast(const std::vector<Tensor>& tensors, const char* what);
 void barrier(const char* what, double timeout = -1);
 
 // Sums the parameters' gradients over the ranks, in flat buckets (reverse parameter order,
-// as backward produces them), each gradient scaled by `scale` first. A parameter without a
+// as backward produces them), each gradient scaled by `scale` first. Parameters on the GPU are
+// summed there by NCCL (its communicator set up over MPI on first use), after backward. A parameter without a
 // gradient counts as zeros; it gets one only if some other rank's was not zero, so a parameter
 // no rank used keeps none, as in one process. float32 and float64 parameters on the CPU.
 //
@@ -97,6 +98,7 @@ class GradientReducer {
   void finish();
 
   int64_t buckets() const { return (int64_t)buckets_.size(); }
+  bool on_gpu() const { return cuda_; }
   int64_t bytes() const { return bytes_; }
   // Buckets whose all-reduce started during backward, over all armed steps so far.
   int64_t started_early() const { return started_early_; }
@@ -111,12 +113,16 @@ class GradientReducer {
     std::vector<char> flat;
     int64_t pending = 0;  // parameters whose gradient is not final yet (armed step)
     bool ready = false;
+    Tensor device_flat;   // on the GPU: the bucket there (NCCL)
   };
+  void reduce_cuda(double scale);
+  static void init_nccl();
   void launch_ready(bool all);  // starts buckets in order while they are ready (or all)
   void pack(Bucket& b);
   void unpack(Bucket& b);
   void worker();
 
+  bool cuda_ = false;  // parameters on the GPU: NCCL instead of MPI
   std::vector<Bucket> buckets_;
   std::unordered_map<const TensorImpl*, size_t> bucket_of_;
   int64_t bytes_ = 0;
@@ -199,6 +205,10 @@ class ZeroOptimizer {
 
 // The bucket size: BERTLAB_BUCKET_MB (default 25, as PyTorch DDP's bucket_cap_mb).
 int64_t bucket_bytes();
+
+// BERTLAB_DDP_FORCE=1: the data-parallel path (buckets, NCCL on the GPU) even on one rank,
+// where it sums nothing; for tests that compare it with the plain path on one device.
+bool force_data_parallel();
 
 // Whether gradients are sent during backward (BERTLAB_DDP_OVERLAP=0 turns it off; for
 // benchmarks).

@@ -52,7 +52,7 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
   std::optional<dist::ZeroOptimizer> zero;
   if (o.zero_stage != 0 && o.zero_stage != 1)
     fail("--zero-stage " + std::to_string(o.zero_stage) + ": only 0 (off) and 1 (optimizer state sharded) exist");
-  if (world > 1) {
+  if (world > 1 || dist::force_data_parallel()) {
     dist::broadcast(params, "the initial parameters");
     if (o.zero_stage == 1) {
       auto* adam = dynamic_cast<nn::AdamW*>(&opt);
@@ -231,12 +231,13 @@ LoopResult run_training_loop(TrainingTask& task, const std::vector<Tensor>& para
   if (reducer && comm_steps > 0 && dist::is_main()) {
     const double total = seconds_since(t0);
     std::fprintf(stderr,
-                 "%s: data parallel on %d ranks: %.1f MB of gradients in %lld bucket%s (%s), %.1f ms a step waiting "
+                 "%s: data parallel on %d rank%s: %.1f MB of gradients in %lld bucket%s (%s), %.1f ms a step waiting "
                  "for the all-reduce after backward (%.1f%% of this run's time)\n",
-                 o.label.c_str(), world, (double)reducer->bytes() / 1e6, (long long)reducer->buckets(),
-                 reducer->buckets() == 1 ? "" : "s",
-                 overlap ? (fmt_count(reducer->started_early(), comm_steps * reducer->buckets()) + " started during backward").c_str()
-                         : "overlap off",
+                 o.label.c_str(), world, world == 1 ? "" : "s", (double)reducer->bytes() / 1e6,
+                 (long long)reducer->buckets(), reducer->buckets() == 1 ? "" : "s",
+                 reducer->on_gpu() ? "NCCL, after backward"
+                 : overlap ? (fmt_count(reducer->started_early(), comm_steps * reducer->buckets()) + " started during backward").c_str()
+                           : "overlap off",
                  1e3 * comm_seconds / (double)comm_steps, total > 0 ? 100.0 * comm_seconds / total : 0.0);
   }
   res.comm_seconds = comm_seconds;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "bert/safetensors.h"
+#include "cuda/cuda.h"
 #include "tests/train/helpers.h"
 
 namespace fs = std::filesystem;
@@ -355,6 +356,24 @@ TEST_CASE("a rank that dies or hangs ends the job with a non-zero exit") {
   }
 }
 
+// On the GPU machine (one GPU): NCCL's path on one rank against the plain GPU run. NCCL refuses
+// two ranks on one GPU, so more than one GPU is untested here.
+TEST_CASE("NCCL: one rank on the GPU takes the steps of one process on it") {
+  const std::string plain = fx().dir / "gpu", nccl = fx().dir / "gpunccl";
+  Result r = run_bertlab(fx().finetune_flags(plain, 8) + " --device cuda");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  r = sh("BERTLAB_DDP_FORCE=1 " + mpirun(1) + "-x BERTLAB_DDP_FORCE " + exe() + " " + fx().finetune_flags(nccl, 8) +
+         " --device cuda");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(r.out.find("data parallel on 1 rank: ") != std::string::npos);
+  CHECK(r.out.find("(NCCL, after backward)") != std::string::npos);
+  const std::string last = "/checkpoint-6/model.safetensors";
+  const double d = max_diff(plain + last, nccl + last);
+  MESSAGE("NCCL on one rank against the plain GPU run: largest weight difference " << d);
+  CHECK(d < 1e-6);
+  CHECK(max_diff(fx().dir / "init/model.safetensors", nccl + last) > 1e-3);
+}
+
 int main(int argc, char** argv) {
   const char* m = std::getenv("BERTLAB_MPIRUN");
   if (!m || !*m || !std::getenv("BERTLAB_EXE")) {
@@ -362,5 +381,17 @@ int main(int argc, char** argv) {
     return 77;
   }
   doctest::Context ctx(argc, argv);
+  // BERTLAB_TEST_GPU=1 (the meson test train_distributed_gpu): only the NCCL cases, which
+  // need a GPU and NCCL; the CPU run leaves them out
+  const char* gpu = std::getenv("BERTLAB_TEST_GPU");
+  if (gpu && std::string(gpu) == "1") {
+    if (!bertlab::cuda::available() || !bertlab::cuda::nccl_built()) {
+      std::printf("SKIP: %s\n", !bertlab::cuda::available() ? "no CUDA device" : "bertlab was built without NCCL");
+      return 77;
+    }
+    ctx.addFilter("test-case", "NCCL*");
+  } else {
+    ctx.addFilter("test-case-exclude", "NCCL*");
+  }
   return ctx.run();
 }

@@ -27,6 +27,7 @@ fi
 cd "$(dirname "$0")/../../.."
 B=build-emu
 [ -z "$OUT" ] || B=$(dirname "$OUT")/emu
+rm -rf "$B/cuda" "$B/obj"  # (no stale copies of a removed or skipped file)
 mkdir -p "$B/cuda" "$B/obj"
 
 # 1. cuda/*.cu with each  kernel<<<grid, block, smem, stream>>>(args);  rewritten as
@@ -35,7 +36,8 @@ python3 - "$B" <<'PY'
 import glob, os, re, sys
 out = sys.argv[1] + "/cuda/"
 launch = re.compile(r"(?P<k>[A-Za-z_]\w*(?:<[^<>;{}]*>)?)\s*<<<(?P<cfg>.*?)>>>\s*\((?P<args>.*?)\);", re.S)
-for f in sorted(glob.glob("cuda/*.cu") + glob.glob("cuda/*.cuh")):
+# (nccl.cu talks to the real NCCL library: the emulator links cuda/no_nccl.cpp instead)
+for f in sorted(set(glob.glob("cuda/*.cu")) - {"cuda/nccl.cu"} | set(glob.glob("cuda/*.cuh"))):
     s = launch.sub(lambda m: "emu_launch(%s, [&] { %s(%s); });" % (m["cfg"], m["k"], m["args"]), open(f).read())
     open(out + os.path.basename(f), "w").write(s)
 PY
@@ -57,6 +59,7 @@ compile() {  # compile <object> <flags and source...>
 }
 for f in "$B"/cuda/*.cu; do compile "cu_$(basename "$f" .cu).o" "${EMU_FLAGS[@]}" "$f"; done
 compile emu.o -std=c++20 -O1 -g tests/cuda/emu/fake/emu.cpp
+compile no_nccl.o "${CPU_FLAGS[@]}" cuda/no_nccl.cpp
 # test_bert_cuda.cpp is its own executable (with main() and the BERT model): not part of test_cuda
 for f in autograd/*.cpp ops/*.cpp ops/cpu/*.cpp tests/gradcheck.cpp $(ls tests/cuda/*.cpp | grep -v test_bert_cuda.cpp); do
   compile "$(echo "$f" | tr '/' '_' | sed 's/\.cpp$/.o/')" "${CPU_FLAGS[@]}" "$f"
