@@ -112,6 +112,7 @@ void add_finetune_task(CLI::App& parent, const std::string& task, const std::str
       ->capture_default_str();
   c->add_flag("--freeze-encoder", o.freeze_encoder, "freeze the encoder (bert.*): only the head trains");
   c->add_option("--grad-accum,--gradient-accumulation-steps", o.grad_accum, "batches accumulated per optimizer step (per rank under mpirun)")->check(at_least<long>(1))->capture_default_str();
+  c->add_option("--debug-nan-at-step", o.inject_nan_at_step)->check(at_least<long>(0))->group("");  // tests
   c->add_option("--zero-stage", o.zero_stage, "under mpirun: 1 splits AdamW's moments over the ranks (ZeRO-1: reduce-scatter, a slice each, all-gather); 0 keeps them whole")->check(CLI::IsMember({0, 1}))->capture_default_str();
   c->add_option("--clip", o.clip, "clip the gradient norm at this value (0: off)")->check(at_least<double>(0))->capture_default_str();
   c->add_flag("--group-by-length", o.group_by_length, "batches of similar lengths (less padding, faster; Trainer's group_by_length)");

@@ -13,6 +13,7 @@
 
 #include "bert/train/run.h"
 #include "cuda/cuda.h"
+#include "tests/run_command.h"
 #include "tests/tasks/tiny.h"
 
 using namespace bertlab;
@@ -21,27 +22,9 @@ using nlohmann::json;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string out;
-};
-
-// Runs `bertlab ARGS` (stdout and stderr together); "|" starts a whole shell command.
-Result run(const std::string& args) {
-  const char* exe = std::getenv("BERTLAB_EXE");
-  REQUIRE_MESSAGE(exe != nullptr, "BERTLAB_EXE is not set (meson sets it)");
-  std::string cmd = args.rfind("|", 0) == 0 ? args.substr(1) : "'" + std::string(exe) + "' " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-
-std::string exe() { return std::string("'") + std::getenv("BERTLAB_EXE") + "'"; }
+using test_cli::Result;
+using test_cli::exe;
+using test_cli::run;  // bertlab ARGS, or "|" and a whole shell command
 
 std::vector<json> json_lines(const std::string& s) {
   std::vector<json> out;

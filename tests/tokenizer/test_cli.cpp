@@ -12,35 +12,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/run_command.h"
+
 using nlohmann::json;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string out;
-};
-
-Result run(const std::string& args) {
-  const char* exe = std::getenv("BERTLAB_EXE");
-  REQUIRE_MESSAGE(exe != nullptr, "BERTLAB_EXE is not set (meson sets it)");
-  std::string cmd;
-  if (args.starts_with("|")) {
-    cmd = args.substr(1);  // a whole shell pipeline
-  } else {
-    cmd.append("'").append(exe).append("' ").append(args).append(" 2>&1");
-  }
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-
-std::string exe() { return std::string("'") + std::getenv("BERTLAB_EXE") + "'"; }
+using test_cli::Result;
+using test_cli::exe;
+using test_cli::run;  // bertlab ARGS, or "|" and a whole shell command
 
 }  // namespace
 

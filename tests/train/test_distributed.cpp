@@ -27,6 +27,7 @@
 
 #include "bert/safetensors.h"
 #include "cuda/cuda.h"
+#include "tests/run_command.h"
 #include "tests/train/helpers.h"
 
 namespace fs = std::filesystem;
@@ -36,23 +37,9 @@ using test_train::write_file;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string out;
-};
-
-Result sh(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-
-std::string exe() { return std::string("'") + std::getenv("BERTLAB_EXE") + "'"; }
+using test_cli::exe;
+using test_cli::Result;
+using test_cli::sh;
 // Two ranks on this machine: --oversubscribe (CI has 2 cores, maybe fewer slots), root allowed
 // (CI runs as root), shared memory only, one OpenMP thread per rank.
 // In the sanitizer build (test.sh's second run) the ranks keep AddressSanitizer's checks but
@@ -295,6 +282,37 @@ TEST_CASE("ZeRO-1: the optimizer state sharded over 2 ranks takes the steps of t
   r = run_bertlab(fx().pretrain_flags(fx().dir / "ptbad", 2) + " --steps 1 --zero-stage 2");
   CHECK(r.status == 2);
   CHECK(r.out.find("--zero-stage") != std::string::npos);
+}
+
+TEST_CASE("finetune: stop and --resume on 2 ranks continue bitwise") {
+  const std::string full = fx().dir / "ft2", cut = fx().dir / "ftcut";
+  if (!fs::exists(full + "/checkpoint-6")) {  // (the first case's run, when it ran alone)
+    const Result r = run_np(2, fx().finetune_flags(full, 4));
+    REQUIRE_MESSAGE(r.status == 0, r.out);
+  }
+  // stopped by a NaN at step 5 (a test hook) after the checkpoint of epoch 1 (step 3), resumed
+  Result r = run_np(2, fx().finetune_flags(cut, 4) + " --debug-nan-at-step 5");
+  CHECK(r.status != 0);
+  CHECK(r.out.find("The last good checkpoint is") != std::string::npos);
+  REQUIRE(fs::exists(cut + "/checkpoint-3"));
+  REQUIRE(!fs::exists(cut + "/checkpoint-6"));
+  r = run_np(2, fx().finetune_flags(cut, 4) + " --resume");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  const std::vector<double> lf = losses(full), lc = losses(cut);
+  REQUIRE(lc.size() == 6);
+  for (size_t i = 0; i < 6; ++i) CHECK(lc[i] == lf[i]);  // bitwise
+  CHECK(max_diff(full + "/checkpoint-6/model.safetensors", cut + "/checkpoint-6/model.safetensors") == 0.0);
+}
+
+TEST_CASE("bad settings of the data-parallel environment variables are named") {
+  Result r = sh("BERTLAB_BUCKET_MB=lots " + mpirun(2) + "-x BERTLAB_BUCKET_MB " + exe() + " " +
+                fx().finetune_flags(fx().dir / "badbucket", 4));
+  CHECK(r.status != 0);
+  CHECK(r.out.find("BERTLAB_BUCKET_MB must be a number of megabytes in (0, 4096], got 'lots'") != std::string::npos);
+  r = sh("BERTLAB_DIST_TIMEOUT=-3 " + mpirun(2) + "-x BERTLAB_DIST_TIMEOUT " + exe() + " " +
+         fx().finetune_flags(fx().dir / "badtimeout", 4));
+  CHECK(r.status != 0);
+  CHECK(r.out.find("BERTLAB_DIST_TIMEOUT must be a positive number of seconds, got '-3'") != std::string::npos);
 }
 
 TEST_CASE("a rank that dies or hangs ends the job with a non-zero exit") {

@@ -14,33 +14,16 @@
 #include <sstream>
 #include <string>
 
+#include "tests/run_command.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-struct Result {
-  int status;
-  std::string out;
-};
-
-Result sh(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
-
-std::string exe() {
-  const char* e = std::getenv("BERTLAB_EXE");
-  REQUIRE_MESSAGE(e != nullptr, "BERTLAB_EXE is not set (meson sets it)");
-  return std::string("'") + e + "'";
-}
-
+using test_cli::exe;
+using test_cli::Result;
+using test_cli::sh;
 Result bertlab(const std::string& args) { return sh(exe() + " " + args); }
 
 // One folder for the whole file: a corpus and a tiny trained model that several cases use.
