@@ -53,6 +53,48 @@ bool launched_by_mpi() {
 }
 
 #ifdef BERTLAB_HAVE_MPI
+MPI_Comm g_roll_call = MPI_COMM_NULL;  // a copy of MPI_COMM_WORLD for roll_call() alone
+
+// After a timeout: which ranks are still there. Every rank that timed out sends its number to
+// every other and listens for theirs, on a communicator of its own (the stuck collective
+// blocks nothing there), for `grace` seconds. The ranks whose number never came are the ones
+// that died, hang, or are busy outside MPI. Returns them as "rank 1", "ranks 1, 3".
+std::string roll_call(double grace) {
+  using clock = std::chrono::steady_clock;
+  // (static: requests left pending, to a rank that never answers, still point at them when this
+  // returns and the job is aborted)
+  static std::vector<int> heard;
+  static std::vector<MPI_Request> recv, send;
+  static int me;
+  heard.assign(g_size, -1);
+  recv.assign(g_size, MPI_REQUEST_NULL);
+  send.assign(g_size, MPI_REQUEST_NULL);
+  me = g_rank;
+  for (int r = 0; r < g_size; ++r) {
+    if (r == me) continue;
+    MPI_Irecv(&heard[r], 1, MPI_INT, r, 7, g_roll_call, &recv[r]);
+    MPI_Isend(&me, 1, MPI_INT, r, 7, g_roll_call, &send[r]);
+  }
+  const auto t0 = clock::now();
+  for (bool all = false; !all && std::chrono::duration<double>(clock::now() - t0).count() < grace;) {
+    all = true;
+    for (int r = 0; r < g_size; ++r) {
+      if (r == me || recv[r] == MPI_REQUEST_NULL) continue;
+      int done = 0;
+      MPI_Test(&recv[r], &done, MPI_STATUS_IGNORE);
+      all = all && done;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::string silent;
+  int count = 0;
+  for (int r = 0; r < g_size; ++r)
+    if (r != me && heard[r] != r) {
+      silent += (count++ ? ", " : "") + std::to_string(r);
+    }
+  return count == 0 ? std::string() : (count == 1 ? "rank " : "ranks ") + silent;
+}
+
 // Waits for a non-blocking collective, polling it (OpenMPI progresses a collective only
 // inside MPI calls). Past the deadline the other ranks are taken to be dead or hung: this
 // rank says so and aborts the job.
@@ -66,11 +108,18 @@ void wait(MPI_Request& req, const char* what, double limit = -1) {
     if (done) return;
     const double s = std::chrono::duration<double>(clock::now() - t0).count();
     if (limit > 0 && s > limit) {
+      // the ranks still running time out within moments of each other; they answer the roll
+      // call, and the ones that do not are named
+      const std::string silent = roll_call(std::min(10.0, std::max(2.0, limit)));
       std::fflush(stdout);
       std::fprintf(stderr,
-                   "bertlab: error: rank %d of %d: no answer from the other ranks for %.0f s while exchanging %s: a rank "
-                   "died or hangs (BERTLAB_DIST_TIMEOUT=%g); stopping the job\n",
-                   g_rank, g_size, s, what, limit);
+                   "bertlab: error: rank %d of %d: no answer from the other ranks for %.0f s while exchanging %s: %s "
+                   "(BERTLAB_DIST_TIMEOUT=%g); stopping the job\n",
+                   g_rank, g_size, s, what,
+                   silent.empty() ? "every rank answered a roll call after the timeout, so they wait in different places "
+                                    "(a bug: please report it)"
+                                  : (silent + " did not answer (died, hangs, or is busy outside MPI)").c_str(),
+                   limit);
       std::fflush(stderr);
       MPI_Abort(MPI_COMM_WORLD, 1);
     }
@@ -103,6 +152,7 @@ void init(int* argc, char*** argv) {
   int provided = 0;
   MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided);
   g_mpi = true;
+  MPI_Comm_dup(MPI_COMM_WORLD, &g_roll_call);
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_size);
   if (provided < MPI_THREAD_SERIALIZED) {

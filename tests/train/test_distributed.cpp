@@ -371,6 +371,8 @@ TEST_CASE("a rank that dies or hangs ends the job with a non-zero exit") {
     const auto [secs, text] = run_and(SIGSTOP, "BERTLAB_DIST_TIMEOUT=3");
     CHECK(secs < 60);
     CHECK(text.find("no answer from the other ranks") != std::string::npos);
+    // the rank still running names the one that stopped (the victim, whichever rank it was)
+    CHECK((text.find("rank 0 did not answer") != std::string::npos) != (text.find("rank 1 did not answer") != std::string::npos));
   }
 }
 
