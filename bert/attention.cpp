@@ -21,28 +21,32 @@ BertSelfAttention::BertSelfAttention(const BertConfig& c) : heads(c.num_attentio
   dropout = register_module("dropout", std::make_shared<nn::Dropout>(c.attention_probs_dropout_prob));
 }
 
-Tensor BertSelfAttention::forward(const Tensor& hidden, const Tensor& mask_bias, Tensor* probs_out) const {
-  const int64_t B = hidden.size(0), T = hidden.size(1), C = hidden.size(2);
+Tensor multi_head_attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const Tensor& mask_bias,
+                            int64_t heads, const nn::Dropout& dropout, Tensor* probs_out) {
+  const int64_t B = q_in.size(0), T = q_in.size(1), C = q_in.size(2), D = C / heads;
   // (B,T,C) -> (B,H,T,D): a view, no copy; matmul reads the strided heads directly
-  auto split = [&](const Tensor& x) { return permute(view(x, {B, T, heads, head_dim}), {0, 2, 1, 3}); };
-  // for inference under bfloat16 autocast, one bfloat16 copy of hidden feeds all three
-  const Tensor x = autocast_operand(hidden);
-  Tensor q = split(query->forward(x));
-  Tensor k = split(key->forward(x));
-  Tensor v = split(value->forward(x));
-  if (g_fused_attention && hidden.device() == Device::CUDA && !probs_out) {
+  auto split = [&](const Tensor& x) { return permute(view(x, {B, T, heads, D}), {0, 2, 1, 3}); };
+  Tensor q = split(q_in), k = split(k_in), v = split(v_in);
+  if (g_fused_attention && q.device() == Device::CUDA && !probs_out) {
     // the same function in one kernel (ops/attention.h), with the same dropout mask
-    Tensor ctx = scaled_dot_product_attention(q, k, v, mask_bias, dropout->p, dropout->is_training(),
-                                              dropout->gen ? *dropout->gen : default_generator());
+    Tensor ctx = scaled_dot_product_attention(q, k, v, mask_bias, dropout.p, dropout.is_training(),
+                                              dropout.gen ? *dropout.gen : default_generator());
     return reshape(permute(ctx, {0, 2, 1, 3}), {B, T, C});  // a dense (B,T,H,D) already: no copy
   }
   // the 1/sqrt(d) scale inside the GEMM (alpha); q and k^T are read in place from (B,T,H,D)
-  Tensor scores = matmul(q, transpose(k, -1, -2), 1.0 / std::sqrt((double)head_dim));  // (B,H,T,T)
+  Tensor scores = matmul(q, transpose(k, -1, -2), 1.0 / std::sqrt((double)D));  // (B,H,T,T)
   if (mask_bias.defined()) scores = scores + mask_bias;
   Tensor probs = softmax(scores, -1);
   if (probs_out) *probs_out = probs;
-  Tensor ctx = matmul(dropout->forward(probs), v);               // (B,H,T,D)
+  Tensor ctx = matmul(dropout.forward(probs), v);                // (B,H,T,D)
   return reshape(permute(ctx, {0, 2, 1, 3}), {B, T, C});          // (B,T,C)
+}
+
+Tensor BertSelfAttention::forward(const Tensor& hidden, const Tensor& mask_bias, Tensor* probs_out) const {
+  // for inference under bfloat16 autocast, one bfloat16 copy of hidden feeds all three
+  const Tensor x = autocast_operand(hidden);
+  return multi_head_attention(query->forward(x), key->forward(x), value->forward(x), mask_bias, heads, *dropout,
+                              probs_out);
 }
 
 BertSelfOutput::BertSelfOutput(const BertConfig& c) {

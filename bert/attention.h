@@ -20,6 +20,13 @@ namespace bertlab::bert {
 void set_fused_attention(bool on);
 bool fused_attention();
 
+// The attention itself, written once for every family (BERT's query/key/value here,
+// DistilBERT's q_lin/k_lin/v_lin in bert/distilbert/): q, k, v are the projections (B,T,C),
+// split into `heads` heads; returns the context (B,T,C) before the output projection. When
+// `probs` is not null it receives the probabilities (B,H,T,T) before dropout.
+Tensor multi_head_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask_bias, int64_t heads,
+                            const nn::Dropout& dropout, Tensor* probs = nullptr);
+
 class BertSelfAttention : public nn::Module {
  public:
   explicit BertSelfAttention(const BertConfig& c);

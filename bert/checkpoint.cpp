@@ -44,7 +44,9 @@ static std::string modern_name(std::string k) {
   return k;
 }
 
-LoadInfo load_weights(nn::Module& m, const std::string& path, const std::vector<std::string>& tied) {
+LoadInfo load_weights(nn::Module& m, const std::string& path, const std::vector<std::string>& tied,
+                      const std::string& base) {
+  const std::string prefix = base + ".";
   safetensors::File file(path);
   nn::NamedTensors ordered = m.state_dict();
   std::map<std::string, Tensor> params(ordered.begin(), ordered.end());
@@ -55,7 +57,8 @@ LoadInfo load_weights(nn::Module& m, const std::string& path, const std::vector<
   for (const std::string& key : file.names()) {
     const std::string k = modern_name(key);
     std::string target;
-    for (const std::string& cand : {k, "bert." + k, k.rfind("bert.", 0) == 0 ? k.substr(5) : std::string()})
+    for (const std::string& cand :
+         {k, prefix + k, k.rfind(prefix, 0) == 0 ? k.substr(prefix.size()) : std::string()})
       if (!cand.empty() && params.count(cand)) {
         target = cand;
         break;
@@ -82,7 +85,7 @@ LoadInfo load_weights(nn::Module& m, const std::string& path, const std::vector<
   return info;
 }
 
-static std::string weights_file(const std::string& dir) {
+std::string weights_file(const std::string& dir) {
   if (!dir_exists(dir)) fail("model folder not found: " + dir);
   std::string st = (fs::path(dir) / "model.safetensors").string();
   if (file_exists(st)) return st;

@@ -27,8 +27,12 @@ struct LoadInfo {
 };
 
 // Copies the tensors of a safetensors file into m's parameters by name (see above).
-// `tied` lists parameter names that alias others and may be absent.
-LoadInfo load_weights(nn::Module& m, const std::string& safetensors_path, const std::vector<std::string>& tied = {});
+// `tied` lists parameter names that alias others and may be absent. `base` is the encoder's
+// name inside a head model ("bert", "distilbert"): keys load with or without it.
+LoadInfo load_weights(nn::Module& m, const std::string& safetensors_path, const std::vector<std::string>& tied = {},
+                      const std::string& base = "bert");
+// dir/model.safetensors, or an error saying what the folder has instead (a pickle, shards, nothing).
+std::string weights_file(const std::string& dir);
 
 // A model of the given task from a folder. The config's labels decide num_labels unless
 // `num_labels` > 0 overrides it. Every weight the model needs must be in the file, with one

@@ -54,7 +54,7 @@ static std::vector<std::string> mlm_tied() {
   return {"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"};
 }
 
-static Tensor mlm_loss(const Tensor& logits, const Tensor& labels) {
+Tensor masked_lm_loss(const Tensor& logits, const Tensor& labels) {
   if (labels.shape() != Shape(logits.shape().begin(), logits.shape().end() - 1))
     fail("masked-LM labels " + shape_str(labels.shape()) + " do not match input_ids " +
          shape_str(Shape(logits.shape().begin(), logits.shape().end() - 1)));
@@ -77,7 +77,7 @@ ModelOutput BertForPreTraining::forward(const BertInputs& in, const ForwardOptio
   o.logits = predictions->forward(o.bert.last_hidden_state);
   o.seq_relationship_logits = seq_relationship->forward(o.bert.pooler_output);
   if (in.labels.defined() && in.next_sentence_label.defined()) {
-    o.mlm_loss = mlm_loss(o.logits, in.labels);
+    o.mlm_loss = masked_lm_loss(o.logits, in.labels);
     o.nsp_loss = cross_entropy(o.seq_relationship_logits, in.next_sentence_label);
     o.loss = o.mlm_loss + o.nsp_loss;
   }
@@ -95,7 +95,7 @@ ModelOutput BertForMaskedLM::forward(const BertInputs& in, const ForwardOptions&
   ModelOutput o;
   o.bert = bert->forward(in.input_ids, in.attention_mask, in.token_type_ids, opt);
   o.logits = predictions->forward(o.bert.last_hidden_state);
-  if (in.labels.defined()) o.loss = mlm_loss(o.logits, in.labels);
+  if (in.labels.defined()) o.loss = masked_lm_loss(o.logits, in.labels);
   return o;
 }
 
@@ -127,16 +127,17 @@ ModelOutput BertForSequenceClassification::forward(const BertInputs& in, const F
   ModelOutput o;
   o.bert = bert->forward(in.input_ids, in.attention_mask, in.token_type_ids, opt);
   o.logits = classifier->forward(dropout->forward(o.bert.pooler_output));  // (B,L)
-  if (in.labels.defined()) {
-    const int64_t B = o.logits.size(0);
-    if (in.labels.dim() != 1 || in.labels.size(0) != B)
-      fail("sequence classification: labels must be (" + std::to_string(B) + "), got " + shape_str(in.labels.shape()));
-    const bool regression = config.problem_type == "regression" ||
-                            (config.problem_type.empty() && config.num_labels() == 1);
-    if (regression) o.loss = mse_loss(reshape(o.logits, {B}), in.labels.to(o.logits.dtype()));
-    else o.loss = cross_entropy(o.logits, in.labels);
-  }
+  if (in.labels.defined()) o.loss = sequence_classification_loss(o.logits, in.labels, config.problem_type);
   return o;
+}
+
+Tensor sequence_classification_loss(const Tensor& logits, const Tensor& labels, const std::string& problem_type) {
+  const int64_t B = logits.size(0), L = logits.size(1);
+  if (labels.dim() != 1 || labels.size(0) != B)
+    fail("sequence classification: labels must be (" + std::to_string(B) + "), got " + shape_str(labels.shape()));
+  const bool regression = problem_type == "regression" || (problem_type.empty() && L == 1);
+  if (regression) return mse_loss(reshape(logits, {B}), labels.to(logits.dtype()));
+  return cross_entropy(logits, labels);
 }
 
 BertForTokenClassification::BertForTokenClassification(const BertConfig& c)
@@ -149,13 +150,15 @@ ModelOutput BertForTokenClassification::forward(const BertInputs& in, const Forw
   ModelOutput o;
   o.bert = bert->forward(in.input_ids, in.attention_mask, in.token_type_ids, opt);
   o.logits = classifier->forward(dropout->forward(o.bert.last_hidden_state));  // (B,T,L)
-  if (in.labels.defined()) {
-    if (in.labels.shape() != in.input_ids.shape())
-      fail("token classification: labels " + shape_str(in.labels.shape()) + " do not match input_ids " +
-           shape_str(in.input_ids.shape()));
-    o.loss = cross_entropy(o.logits, in.labels, -100);
-  }
+  if (in.labels.defined()) o.loss = token_classification_loss(o.logits, in.labels, in.input_ids);
   return o;
+}
+
+Tensor token_classification_loss(const Tensor& logits, const Tensor& labels, const Tensor& input_ids) {
+  if (labels.shape() != input_ids.shape())
+    fail("token classification: labels " + shape_str(labels.shape()) + " do not match input_ids " +
+         shape_str(input_ids.shape()));
+  return cross_entropy(logits, labels, -100);
 }
 
 BertForQuestionAnswering::BertForQuestionAnswering(const BertConfig& c)
@@ -172,15 +175,19 @@ ModelOutput BertForQuestionAnswering::forward(const BertInputs& in, const Forwar
   Tensor logits = qa_outputs->forward(o.bert.last_hidden_state);  // (B,T,2)
   o.start_logits = select(logits, 2, 0);
   o.end_logits = select(logits, 2, 1);
-  if (in.start_positions.defined() && in.end_positions.defined()) {
-    const int64_t T = o.start_logits.size(1);
-    // positions outside the sequence are clamped to [0, T] and T is ignored, as transformers
-    // does; on the positions' own device (no copy to the host, so no wait for the GPU)
-    auto clamp_pos = [T](const Tensor& p) { return clamp(p, 0.0, (double)T); };
-    Tensor s = clamp_pos(in.start_positions), e = clamp_pos(in.end_positions);
-    o.loss = (cross_entropy(o.start_logits, s, T) + cross_entropy(o.end_logits, e, T)) * 0.5;
-  }
+  if (in.start_positions.defined() && in.end_positions.defined())
+    o.loss = span_loss(o.start_logits, o.end_logits, in.start_positions, in.end_positions);
   return o;
+}
+
+Tensor span_loss(const Tensor& start_logits, const Tensor& end_logits, const Tensor& start_positions,
+                 const Tensor& end_positions) {
+  const int64_t T = start_logits.size(1);
+  // positions outside the sequence are clamped to [0, T] and T is ignored, as transformers
+  // does; on the positions' own device (no copy to the host, so no wait for the GPU)
+  auto clamp_pos = [T](const Tensor& p) { return clamp(p, 0.0, (double)T); };
+  Tensor s = clamp_pos(start_positions), e = clamp_pos(end_positions);
+  return (cross_entropy(start_logits, s, T) + cross_entropy(end_logits, e, T)) * 0.5;
 }
 
 std::shared_ptr<BertPreTrainedModel> make_model(Task task, const BertConfig& c) {

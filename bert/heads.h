@@ -74,6 +74,18 @@ class BertLMPredictionHead : public nn::Module {
 
 std::shared_ptr<BertPreTrainedModel> make_model(Task task, const BertConfig& c);
 
+// The heads' losses, shared by every family (bert/distilbert/ too):
+// sequence classification: MSE when problem_type is "regression" (or empty with one label),
+// else cross-entropy; logits (B,L), labels (B)
+Tensor sequence_classification_loss(const Tensor& logits, const Tensor& labels, const std::string& problem_type);
+// token classification: cross-entropy over labels != -100; labels shaped as input_ids (B,T)
+Tensor token_classification_loss(const Tensor& logits, const Tensor& labels, const Tensor& input_ids);
+// question answering: (CE(start) + CE(end)) / 2, positions clamped to [0, T] and T ignored
+Tensor span_loss(const Tensor& start_logits, const Tensor& end_logits, const Tensor& start_positions,
+                 const Tensor& end_positions);
+// masked LM: cross-entropy over labels != -100; logits (B,T,V), labels (B,T)
+Tensor masked_lm_loss(const Tensor& logits, const Tensor& labels);
+
 class BertForPreTraining : public BertPreTrainedModel {
  public:
   explicit BertForPreTraining(const BertConfig& c);
