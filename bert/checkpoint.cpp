@@ -12,6 +12,7 @@
 #include "autograd/graph.h"
 #include "nn/layers.h"
 #include "ops/ops.h"
+#include "bert/distilbert/model.h"
 #include "bert/io.h"
 #include "bert/safetensors.h"
 #include "tokenizer/tokenizer_json.h"
@@ -170,8 +171,31 @@ static bool is_head_weight(const std::string& name) {
   return name.rfind("bert.", 0) != 0 || name.rfind("bert.pooler.", 0) == 0;
 }
 
-std::shared_ptr<BertPreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info,
-                                                     int64_t num_labels, uint64_t seed, bool new_head) {
+std::string model_type_of(const std::string& dir) {
+  const std::string path = (fs::path(dir) / "config.json").string();
+  if (!file_exists(path)) return "bert";  // (BertConfig::load says what is missing)
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(path));
+  } catch (const std::exception&) {
+    return "bert";  // BertConfig::load names the JSON error
+  }
+  if (!j.is_object() || !j.contains("model_type")) return "bert";  // BERT folders from old tools have none
+  if (!j["model_type"].is_string()) fail(path + ": key \"model_type\" must be a string, got " + j["model_type"].dump());
+  const std::string t = j["model_type"].get<std::string>();
+  if (t != "bert" && t != "distilbert")
+    fail(path + ": model_type \"" + t + "\" is not supported (bert, distilbert)");
+  return t;
+}
+
+std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info,
+                                                 int64_t num_labels, uint64_t seed, bool new_head) {
+  if (model_type_of(dir) == "distilbert") return distilbert_from_pretrained(dir, task, info, new_head, seed, num_labels);
+  return bert_from_pretrained(dir, task, info, num_labels, seed, new_head);
+}
+
+std::shared_ptr<BertPreTrainedModel> bert_from_pretrained(const std::string& dir, Task task, LoadInfo* info,
+                                                          int64_t num_labels, uint64_t seed, bool new_head) {
   BertConfig c = BertConfig::load((fs::path(dir) / "config.json").string());
   if (num_labels > 0 && num_labels != c.num_labels()) c.set_num_labels(num_labels);
   std::shared_ptr<BertPreTrainedModel> model;
@@ -261,12 +285,13 @@ static void write_tokenizer_files(const std::string& d, const TokenizerFiles& to
   write_file_atomic((fs::path(d) / "tokenizer_config.json").string(), tc.dump(2) + "\n");
 }
 
-static void write_folder(const std::string& dir, const BertConfig& config, const nn::NamedTensors& tensors,
+static void write_folder(const std::string& dir, const nlohmann::json& config, const nn::NamedTensors& tensors,
                          const TokenizerFiles& tok) {
   auto write_all = [&](const std::string& d) {
     safetensors::save((fs::path(d) / "model.safetensors").string(), tensors, {{"format", "pt"}});
     if (!tok.vocab_file.empty() || !tok.vocab_text.empty()) write_tokenizer_files(d, tok);
-    config.save((fs::path(d) / "config.json").string());  // last: its presence marks a complete folder
+    // last: its presence marks a complete folder
+    write_file_atomic((fs::path(d) / "config.json").string(), config.dump(2) + "\n");
   };
   if (dir_exists(dir)) {
     write_all(dir);
@@ -290,18 +315,18 @@ static void write_folder(const std::string& dir, const BertConfig& config, const
   }
 }
 
-void save_pretrained(const BertPreTrainedModel& m, const std::string& dir, const TokenizerFiles& tok) {
+void save_pretrained(const PreTrainedModel& m, const std::string& dir, const TokenizerFiles& tok) {
   nn::NamedTensors out;
   auto tied = m.tied_names();
   for (auto& [n, t] : m.state_dict())
     if (std::find(tied.begin(), tied.end(), n) == tied.end()) out.emplace_back(n, t);
-  write_folder(dir, m.config, out, tok);
+  write_folder(dir, m.config_json(), out, tok);
 }
 
 void save_pretrained(const BertModel& m, const std::string& dir, const TokenizerFiles& tok) {
   BertConfig c = m.config;
   c.architectures = {"BertModel"};
-  write_folder(dir, c, m.state_dict(), tok);
+  write_folder(dir, c.to_json(), m.state_dict(), tok);
 }
 
 }  // namespace bertlab::bert

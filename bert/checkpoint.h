@@ -41,8 +41,16 @@ std::string weights_file(const std::string& dir);
 // listed in info->newly_initialized. Anything else missing is an error naming it ("encoder
 // layers 2-3 (32 tensors) are not in DIR/model.safetensors ..."): inference on weights that
 // were never trained would only give chance answers.
-std::shared_ptr<BertPreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info = nullptr,
-                                                     int64_t num_labels = 0, uint64_t seed = 0, bool new_head = false);
+// The folder's config.json "model_type" picks the family: "bert" (or none: older folders)
+// or "distilbert" (bert/distilbert/model.h); any other is an error naming it.
+std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info = nullptr,
+                                                 int64_t num_labels = 0, uint64_t seed = 0, bool new_head = false);
+// The same for a folder that must be BERT's (pre-training with NSP, BERT-only tools).
+std::shared_ptr<BertPreTrainedModel> bert_from_pretrained(const std::string& dir, Task task, LoadInfo* info = nullptr,
+                                                          int64_t num_labels = 0, uint64_t seed = 0,
+                                                          bool new_head = false);
+// config.json's model_type ("bert" when it has none).
+std::string model_type_of(const std::string& dir);
 // The bare encoder (transformers.BertModel / AutoModel) from a folder; a missing weight is an
 // error, except the pooler (a folder saved with add_pooling_layer=False), which embed never reads.
 std::shared_ptr<BertModel> bert_model_from_pretrained(const std::string& dir, LoadInfo* info = nullptr);
@@ -64,7 +72,7 @@ struct TokenizerFiles {
   // These fields from a tokenizer's options (what from_pretrained read).
   void set_options(const tokenizer::TokenizerOptions& o);
 };
-void save_pretrained(const BertPreTrainedModel& m, const std::string& dir, const TokenizerFiles& tok = {});
+void save_pretrained(const PreTrainedModel& m, const std::string& dir, const TokenizerFiles& tok = {});
 void save_pretrained(const BertModel& m, const std::string& dir, const TokenizerFiles& tok = {});
 
 // The config's "architectures" entry names the head a folder was saved with, if any.

@@ -30,7 +30,7 @@ static std::shared_ptr<tokenizer::BertTokenizer> load_tokenizer(const std::strin
   return std::make_shared<tokenizer::BertTokenizer>(tokenizer::BertTokenizer::from_pretrained(dir));
 }
 
-static std::shared_ptr<BertPreTrainedModel> load_mlm(const std::string& dir) {
+static std::shared_ptr<PreTrainedModel> load_mlm(const std::string& dir) {
   check_model_dir(dir);
   const std::string arch = saved_architecture(dir);
   if (!arch.empty() && arch != "BertForPreTraining" && arch != "BertForMaskedLM")
@@ -46,7 +46,7 @@ static std::shared_ptr<BertPreTrainedModel> load_mlm(const std::string& dir) {
 FillMask::FillMask(const std::string& model_dir, Device device)
     : FillMask(load_mlm(model_dir), load_tokenizer(model_dir), device) {}
 
-FillMask::FillMask(std::shared_ptr<BertPreTrainedModel> model, std::shared_ptr<const tokenizer::BertTokenizer> tok,
+FillMask::FillMask(std::shared_ptr<PreTrainedModel> model, std::shared_ptr<const tokenizer::BertTokenizer> tok,
                    Device device)
     : model_(std::move(model)), tok_(std::move(tok)), device_(device) {
   model_->to(device_);

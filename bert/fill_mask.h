@@ -30,7 +30,7 @@ class FillMask {
   // A model folder (config.json, model.safetensors, vocab.txt): any BERT checkpoint with the MLM
   // head (BertForPreTraining or BertForMaskedLM). Throws naming the folder when it lacks one.
   explicit FillMask(const std::string& model_dir, Device device = Device::CPU);
-  FillMask(std::shared_ptr<BertPreTrainedModel> model, std::shared_ptr<const tokenizer::BertTokenizer> tok,
+  FillMask(std::shared_ptr<PreTrainedModel> model, std::shared_ptr<const tokenizer::BertTokenizer> tok,
            Device device = Device::CPU);
 
   // For each [MASK] of the text (in order), the top_k tokens, best first. Throws when the text
@@ -42,7 +42,7 @@ class FillMask {
   const tokenizer::BertTokenizer& tokenizer() const { return *tok_; }
 
  private:
-  std::shared_ptr<BertPreTrainedModel> model_;
+  std::shared_ptr<PreTrainedModel> model_;
   std::shared_ptr<const tokenizer::BertTokenizer> tok_;
   Device device_;
 };

@@ -25,7 +25,7 @@ Task task_from_class_name(const std::string& name) {
   fail("unknown model class '" + name + "'");
 }
 
-BertPreTrainedModel::BertPreTrainedModel(const BertConfig& c, Task t, bool pooler) : config(c), task(t) {
+BertPreTrainedModel::BertPreTrainedModel(const BertConfig& c, Task t, bool pooler) : PreTrainedModel(c, t) {
   config.architectures = {task_class_name(t)};
   bert = register_module("bert", std::make_shared<BertModel>(c, pooler));
 }

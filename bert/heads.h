@@ -43,19 +43,37 @@ enum class Task { PreTraining, MaskedLM, NextSentence, SequenceClassification, T
 const char* task_class_name(Task t);                // "BertForPreTraining", ...
 Task task_from_class_name(const std::string& name); // throws for an unknown name
 
-// The common base: a `bert` BertModel plus a head.
-class BertPreTrainedModel : public nn::Module {
+// What every family's head model is (BERT's here, DistilBERT's in bert/distilbert/): the
+// training loop, evaluation and the pipelines take this, whatever the family.
+class PreTrainedModel : public nn::Module {
  public:
-  BertPreTrainedModel(const BertConfig& c, Task task, bool add_pooling_layer);
+  PreTrainedModel(const BertConfig& c, Task t) : config(c), task(t) {}
   virtual ModelOutput forward(const BertInputs& in, const ForwardOptions& opt = {}) const = 0;
-  // Re-initialises every weight as BERT does (normal(0, initializer_range), ...).
-  void init_weights(Generator& g);
+  // Re-initialises every weight as the family does (normal(0, initializer_range), ...).
+  virtual void init_weights(Generator& g) = 0;
   // Names of parameters that are other parameters under a second name (tied), which
   // checkpoints may omit: {"cls.predictions.decoder.weight", ...}.
   virtual std::vector<std::string> tied_names() const { return {}; }
+  // config.json as the family writes it (its model_type and key names).
+  virtual nlohmann::json config_json() const { return config.to_json(); }
+  // The encoder's name inside the head model ("bert", "distilbert"), and the class name.
+  virtual std::string encoder_name() const = 0;
+  virtual std::string class_name() const = 0;
 
+  // The sizes, labels and problem type every family has, under BERT's names (a family's own
+  // fields are its class's).
   BertConfig config;
   Task task;
+};
+
+// The common base of BERT's heads: a `bert` BertModel plus a head.
+class BertPreTrainedModel : public PreTrainedModel {
+ public:
+  BertPreTrainedModel(const BertConfig& c, Task task, bool add_pooling_layer);
+  void init_weights(Generator& g) override;
+  std::string encoder_name() const override { return "bert"; }
+  std::string class_name() const override { return task_class_name(task); }
+
   std::shared_ptr<BertModel> bert;
 };
 

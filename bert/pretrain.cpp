@@ -166,7 +166,7 @@ PretrainResult run_pretraining(const PretrainOptions& o) {
   if (!ckpt.empty() || !o.model_dir.empty()) {
     const std::string dir = !ckpt.empty() ? ckpt : o.model_dir;
     LoadInfo info;
-    auto m = from_pretrained(dir, Task::PreTraining, &info, 0, o.seed, /*new_head=*/ckpt.empty());
+    auto m = bert_from_pretrained(dir, Task::PreTraining, &info, 0, o.seed, /*new_head=*/ckpt.empty());
     model = std::dynamic_pointer_cast<BertForPreTraining>(m);
     if (!model) fail("pretrain: " + dir + " did not load as BertForPreTraining");
     if (ckpt.empty() && !info.newly_initialized.empty()) say("pretrain: " + info.summary());

@@ -181,7 +181,7 @@ void add_eval_pretrain(CLI::App& eval) {
     const Device dev = o->common.apply();
     bert::LoadInfo info;
     auto m = std::dynamic_pointer_cast<bert::BertForPreTraining>(
-        bert::from_pretrained(o->model, bert::Task::PreTraining, &info));
+        bert::bert_from_pretrained(o->model, bert::Task::PreTraining, &info));
     bool nsp_missing = false;
     for (const auto& n : info.newly_initialized) {
       if (n.rfind("cls.predictions", 0) == 0) fail("eval pretrain: " + o->model + " has no masked-LM head (" + n + " is missing)");

@@ -146,12 +146,20 @@ const char* distilbert_class_name(Task t) {
        " (no next-sentence head: it is trained by distillation and masked LM)");
 }
 
-DistilBertPreTrainedModel::DistilBertPreTrainedModel(const DistilBertConfig& c, Task t) : config(c), task(t) {
-  config.shared.architectures = {distilbert_class_name(t)};
+DistilBertPreTrainedModel::DistilBertPreTrainedModel(const DistilBertConfig& c, Task t)
+    : PreTrainedModel(c.shared, t), distil(c) {
+  config.architectures = {distilbert_class_name(t)};
   distilbert = register_module("distilbert", std::make_shared<DistilBertModel>(c));
 }
 
-void DistilBertPreTrainedModel::init_weights(Generator& g) { init_distilbert_weights(*this, config, g); }
+void DistilBertPreTrainedModel::init_weights(Generator& g) { init_distilbert_weights(*this, full_config(), g); }
+std::string DistilBertPreTrainedModel::class_name() const { return distilbert_class_name(task); }
+DistilBertConfig DistilBertPreTrainedModel::full_config() const {
+  DistilBertConfig c = distil;
+  c.shared = config;
+  return c;
+}
+nlohmann::json DistilBertPreTrainedModel::config_json() const { return full_config().to_json(); }
 
 // token_type_ids are not read: DistilBERT has no segment embeddings (a pair is told apart by
 // its [SEP] alone), and its tokenizer does not return them.
@@ -173,7 +181,7 @@ DistilBertForMaskedLM::DistilBertForMaskedLM(const DistilBertConfig& c) : Distil
 ModelOutput DistilBertForMaskedLM::forward(const BertInputs& in, const ForwardOptions& opt) const {
   ModelOutput o;
   o.bert = encode(in, opt);
-  Tensor h = vocab_layer_norm->forward(activation(config.shared.hidden_act, vocab_transform->forward(o.bert.last_hidden_state)));
+  Tensor h = vocab_layer_norm->forward(activation(config.hidden_act, vocab_transform->forward(o.bert.last_hidden_state)));
   o.logits = linear(h, projector_weight, projector_bias);  // (B,T,V)
   if (in.labels.defined()) o.loss = masked_lm_loss(o.logits, in.labels);
   return o;
@@ -192,7 +200,7 @@ ModelOutput DistilBertForSequenceClassification::forward(const BertInputs& in, c
   o.bert = encode(in, opt);
   Tensor first = select(o.bert.last_hidden_state, 1, 0);  // (B,dim): the [CLS] position
   o.logits = classifier->forward(dropout->forward(relu(pre_classifier->forward(first))));
-  if (in.labels.defined()) o.loss = sequence_classification_loss(o.logits, in.labels, config.shared.problem_type);
+  if (in.labels.defined()) o.loss = sequence_classification_loss(o.logits, in.labels, config.problem_type);
   return o;
 }
 
@@ -246,9 +254,10 @@ std::shared_ptr<DistilBertPreTrainedModel> make_distilbert(Task task, const Dist
 // --- folders ---------------------------------------------------------------------------------
 
 std::shared_ptr<DistilBertPreTrainedModel> distilbert_from_pretrained(const std::string& dir, Task task, LoadInfo* info,
-                                                                      bool new_head, uint64_t seed) {
+                                                                      bool new_head, uint64_t seed, int64_t num_labels) {
   const std::string file = weights_file(dir);
-  const DistilBertConfig c = DistilBertConfig::load((std::filesystem::path(dir) / "config.json").string());
+  DistilBertConfig c = DistilBertConfig::load((std::filesystem::path(dir) / "config.json").string());
+  if (num_labels > 0 && num_labels != c.num_labels()) c.shared.set_num_labels(num_labels);
   std::shared_ptr<DistilBertPreTrainedModel> model;
   {
     nn::SkipInitGuard no_init;  // every value is loaded or initialised below
@@ -285,14 +294,5 @@ std::shared_ptr<DistilBertPreTrainedModel> distilbert_from_pretrained(const std:
   return model;
 }
 
-void save_pretrained(const DistilBertPreTrainedModel& m, const std::string& dir) {
-  std::filesystem::create_directories(dir);
-  nn::NamedTensors out;
-  const std::vector<std::string> tied = m.tied_names();
-  for (auto& [n, t] : m.state_dict())
-    if (std::find(tied.begin(), tied.end(), n) == tied.end()) out.emplace_back(n, t);
-  safetensors::save((std::filesystem::path(dir) / "model.safetensors").string(), out, {{"format", "pt"}});
-  m.config.save((std::filesystem::path(dir) / "config.json").string());
-}
 
 }  // namespace bertlab::bert

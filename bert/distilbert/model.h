@@ -79,16 +79,18 @@ void init_distilbert_weights(nn::Module& m, const DistilBertConfig& c, Generator
 // The fixed table: row p, column j = sin(p / 10000^(2(j/2)/dim)) for even j, cos(...) for odd j.
 Tensor sinusoidal_positions(int64_t positions, int64_t dim);
 
-// The common base of the heads: a `distilbert` DistilBertModel plus a head.
-class DistilBertPreTrainedModel : public nn::Module {
+// The common base of the heads: a `distilbert` DistilBertModel plus a head. `config` (the
+// base's) holds the shared fields, `distil` DistilBERT's own; config_json() joins them.
+class DistilBertPreTrainedModel : public PreTrainedModel {
  public:
   DistilBertPreTrainedModel(const DistilBertConfig& c, Task task);
-  virtual ModelOutput forward(const BertInputs& in, const ForwardOptions& opt = {}) const = 0;
-  void init_weights(Generator& g);
-  virtual std::vector<std::string> tied_names() const { return {}; }  // as BertPreTrainedModel's
+  void init_weights(Generator& g) override;
+  nlohmann::json config_json() const override;
+  std::string encoder_name() const override { return "distilbert"; }
+  std::string class_name() const override;
+  DistilBertConfig full_config() const;  // distil with config as its shared part
 
-  DistilBertConfig config;
-  Task task;
+  DistilBertConfig distil;
   std::shared_ptr<DistilBertModel> distilbert;
 
  protected:
@@ -100,7 +102,7 @@ class DistilBertForMaskedLM : public DistilBertPreTrainedModel {
   explicit DistilBertForMaskedLM(const DistilBertConfig& c);
   ModelOutput forward(const BertInputs& in, const ForwardOptions& opt = {}) const override;
   std::vector<std::string> tied_names() const override {
-    return config.tie_word_embeddings ? std::vector<std::string>{"vocab_projector.weight"} : std::vector<std::string>{};
+    return distil.tie_word_embeddings ? std::vector<std::string>{"vocab_projector.weight"} : std::vector<std::string>{};
   }
   std::shared_ptr<nn::Linear> vocab_transform;
   std::shared_ptr<nn::LayerNorm> vocab_layer_norm;
@@ -137,12 +139,11 @@ struct LoadInfo;  // bert/checkpoint.h
 // A head model from a folder (config.json of model_type "distilbert" + model.safetensors).
 // Keys load with or without the "distilbert." prefix; every weight must be in the file,
 // except, with `new_head`, the head's own (initialised from `seed`, listed in info).
+// `num_labels` > 0 overrides the config's. (bert/checkpoint.h's from_pretrained and
+// save_pretrained take every family's folder; this is the DistilBERT half of the first.)
 std::shared_ptr<DistilBertPreTrainedModel> distilbert_from_pretrained(const std::string& dir, Task task,
                                                                       LoadInfo* info = nullptr, bool new_head = false,
-                                                                      uint64_t seed = 0);
-// Writes dir/config.json and dir/model.safetensors (the tied projector left out), each
-// atomically, as transformers' save_pretrained lays them out.
-void save_pretrained(const DistilBertPreTrainedModel& m, const std::string& dir);
+                                                                      uint64_t seed = 0, int64_t num_labels = 0);
 
 // The class for a task (PreTraining and NextSentence do not exist for DistilBERT: an error).
 std::shared_ptr<DistilBertPreTrainedModel> make_distilbert(Task task, const DistilBertConfig& c);

@@ -22,7 +22,7 @@ int64_t resolve_max_length(const std::string& task, int64_t requested, int64_t m
   return std::min<int64_t>(task == "qa" ? 384 : 128, max_positions);
 }
 
-nlohmann::json evaluate_classify(bert::BertPreTrainedModel& model, const ClassifyFeatures& f, int64_t batch_size,
+nlohmann::json evaluate_classify(bert::PreTrainedModel& model, const ClassifyFeatures& f, int64_t batch_size,
                                  Device device, std::vector<int64_t>* predictions, std::vector<double>* scores) {
   HeadOutputs out = run_head(model, f.encodings, batch_size, device);
   std::vector<int64_t> pred(f.encodings.size());
@@ -60,7 +60,7 @@ std::vector<std::string> word_tags(const tokenizer::Encoding& enc, const std::ve
   return tags;
 }
 
-nlohmann::json evaluate_ner(bert::BertPreTrainedModel& model, const NerData& data, const NerFeatures& f,
+nlohmann::json evaluate_ner(bert::PreTrainedModel& model, const NerData& data, const NerFeatures& f,
                             const std::vector<std::string>& label_names, int64_t batch_size, Device device,
                             std::vector<std::vector<std::string>>* predicted) {
   if ((int64_t)label_names.size() != model.config.num_labels())
@@ -88,7 +88,7 @@ nlohmann::json evaluate_ner(bert::BertPreTrainedModel& model, const NerData& dat
   return j;
 }
 
-nlohmann::json evaluate_qa(bert::BertPreTrainedModel& model, const std::vector<SquadExample>& examples,
+nlohmann::json evaluate_qa(bert::PreTrainedModel& model, const std::vector<SquadExample>& examples,
                            const std::vector<QaFeature>& features, const QaOptions& opt, int64_t batch_size,
                            Device device, std::map<std::string, QaPrediction>* predictions) {
   std::vector<tokenizer::Encoding> encs;

@@ -19,14 +19,14 @@ namespace bertlab::tasks {
 
 // {"accuracy", "f1" (two labels only: F1 of label id 1), "n"}; `predictions` (optional) gets
 // the predicted label ids, `scores` (optional) their softmax probabilities.
-nlohmann::json evaluate_classify(bert::BertPreTrainedModel& model, const ClassifyFeatures& f, int64_t batch_size,
+nlohmann::json evaluate_classify(bert::PreTrainedModel& model, const ClassifyFeatures& f, int64_t batch_size,
                                  Device device, std::vector<int64_t>* predictions = nullptr,
                                  std::vector<double>* scores = nullptr);
 
 // {"precision", "recall", "f1", "accuracy", "strict_precision", "strict_recall", "strict_f1",
 //  "per_type": {type: {"precision", "recall", "f1", "number"}}, "n"} — "f1" is seqeval's default
 // (conlleval) score, as run_ner.py reports it. `predicted` (optional) gets the tags per word.
-nlohmann::json evaluate_ner(bert::BertPreTrainedModel& model, const NerData& data, const NerFeatures& f,
+nlohmann::json evaluate_ner(bert::PreTrainedModel& model, const NerData& data, const NerFeatures& f,
                             const std::vector<std::string>& label_names, int64_t batch_size, Device device,
                             std::vector<std::vector<std::string>>* predicted = nullptr);
 // The predicted tag of each word: the argmax label of its first sub-word ("O" for words
@@ -35,7 +35,7 @@ std::vector<std::string> word_tags(const tokenizer::Encoding& enc, const std::ve
                                    const std::vector<std::string>& label_names, size_t num_words);
 
 // {"exact_match", "f1", "n", "features"}; `predictions` (optional) gets the answer per question id.
-nlohmann::json evaluate_qa(bert::BertPreTrainedModel& model, const std::vector<SquadExample>& examples,
+nlohmann::json evaluate_qa(bert::PreTrainedModel& model, const std::vector<SquadExample>& examples,
                            const std::vector<QaFeature>& features, const QaOptions& opt, int64_t batch_size,
                            Device device, std::map<std::string, QaPrediction>* predictions = nullptr);
 

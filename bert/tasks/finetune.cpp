@@ -364,7 +364,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   if (ts.encodings.empty()) fail("finetune: " + o.train + " gave no training examples");
 
   // --- model ----------------------------------------------------------------------------
-  std::shared_ptr<bert::BertPreTrainedModel> model;
+  std::shared_ptr<bert::PreTrainedModel> model;
   const int64_t num_labels = qa ? 0 : (int64_t)label_names.size();
   if (!source.empty()) {
     if (!qa) {

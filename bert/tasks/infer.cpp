@@ -52,7 +52,7 @@ std::vector<double> softmax_row(const float* logits, int64_t n) {
   return p;
 }
 
-HeadOutputs run_head(bert::BertPreTrainedModel& model, const std::vector<tokenizer::Encoding>& encodings,
+HeadOutputs run_head(bert::PreTrainedModel& model, const std::vector<tokenizer::Encoding>& encodings,
                      int64_t batch_size, Device device) {
   HeadOutputs out;
   const size_t N = encodings.size();

@@ -26,7 +26,7 @@ struct HeadOutputs {
 // Runs the model over every encoding (batches of `batch_size`, grouped by length so little
 // padding is computed), without gradients and in eval mode (the mode is restored after).
 // Outputs are in the order of `encodings`, each cut to its own length T.
-HeadOutputs run_head(bert::BertPreTrainedModel& model, const std::vector<tokenizer::Encoding>& encodings,
+HeadOutputs run_head(bert::PreTrainedModel& model, const std::vector<tokenizer::Encoding>& encodings,
                      int64_t batch_size, Device device);
 
 // softmax over a row of logits (float64 accumulation)

@@ -36,7 +36,7 @@ namespace bertlab::tasks {
 // A model folder loaded for inference: the head model (eval mode, on `device`), its tokenizer,
 // and its label names by id.
 struct Loaded {
-  std::shared_ptr<bert::BertPreTrainedModel> model;
+  std::shared_ptr<bert::PreTrainedModel> model;
   std::optional<tokenizer::BertTokenizer> tok;
   std::vector<std::string> labels;
   Device device = Device::CPU;

@@ -175,7 +175,7 @@ static void remove_dir_atomically(const fs::path& dir, const std::string& hidden
   fs::remove_all(ec ? dir : away, ec);
 }
 
-std::string save_checkpoint(const std::string& run_dir, const bert::BertPreTrainedModel& model,
+std::string save_checkpoint(const std::string& run_dir, const bert::PreTrainedModel& model,
                             const nn::Optimizer& opt, const TrainerState& state, const bert::TokenizerFiles& tok,
                             int keep) {
   bert::make_dirs(run_dir);

@@ -71,7 +71,7 @@ struct TrainerState {
 
 // Writes run_dir/checkpoint-<state.step>/ (atomically) and deletes older checkpoints beyond
 // the newest `keep` (keep <= 0: keep all). Returns the folder.
-std::string save_checkpoint(const std::string& run_dir, const bert::BertPreTrainedModel& model,
+std::string save_checkpoint(const std::string& run_dir, const bert::PreTrainedModel& model,
                             const nn::Optimizer& opt, const TrainerState& state,
                             const bert::TokenizerFiles& tok, int keep);
 // Copies a checkpoint folder's model files to run_dir/<name> (e.g. "best"), atomically.

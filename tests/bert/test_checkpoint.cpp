@@ -44,7 +44,7 @@ std::map<std::string, Tensor> params_of(const nn::Module& m) {
 
 TEST_CASE("a BertModel checkpoint loads into a head model: only the new head is initialised") {
   LoadInfo info;
-  auto m = from_pretrained(kRoot + "BertModel", Task::SequenceClassification, &info, 4, 0, /*new_head=*/true);
+  auto m = bert_from_pretrained(kRoot + "BertModel", Task::SequenceClassification, &info, 4, 0, /*new_head=*/true);
   CHECK(info.newly_initialized == std::vector<std::string>{"classifier.weight", "classifier.bias"});
   CHECK(info.unused.empty());
   safetensors::File f(kRoot + "BertModel/model.safetensors");

@@ -80,7 +80,7 @@ BertInputs batch(Device d) {
 }
 
 std::shared_ptr<BertPreTrainedModel> model_on(Device d, DType t) {
-  auto m = from_pretrained(kDir, Task::PreTraining);
+  auto m = bert_from_pretrained(kDir, Task::PreTraining);
   m->to(t);
   m->to(d);
   m->train();  // dropout on: the same masks on both devices
