@@ -171,8 +171,9 @@ static bool is_head_weight(const std::string& name) {
   return name.rfind("bert.", 0) != 0 || name.rfind("bert.pooler.", 0) == 0;
 }
 
-std::string model_type_of(const std::string& dir) {
-  const std::string path = (fs::path(dir) / "config.json").string();
+// model_type in a config.json file ("bert" when it has none, or when the file is missing or
+// not JSON: BertConfig::load then names what is wrong).
+std::string model_type_in(const std::string& path) {
   if (!file_exists(path)) return "bert";  // (BertConfig::load says what is missing)
   nlohmann::json j;
   try {
@@ -186,6 +187,13 @@ std::string model_type_of(const std::string& dir) {
   if (t != "bert" && t != "distilbert")
     fail(path + ": model_type \"" + t + "\" is not supported (bert, distilbert)");
   return t;
+}
+
+std::string model_type_of(const std::string& dir) { return model_type_in((fs::path(dir) / "config.json").string()); }
+
+BertConfig load_shared_config(const std::string& path) {
+  if (model_type_in(path) == "distilbert") return DistilBertConfig::load(path).shared;
+  return BertConfig::load(path);
 }
 
 std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info,
@@ -248,7 +256,7 @@ std::shared_ptr<BertModel> bert_model_from_pretrained(const std::string& dir, Lo
 }
 
 std::string saved_architecture(const std::string& dir) {
-  BertConfig c = BertConfig::load((fs::path(dir) / "config.json").string());
+  BertConfig c = load_shared_config((fs::path(dir) / "config.json").string());
   return c.architectures.empty() ? "" : c.architectures.front();
 }
 

@@ -49,8 +49,12 @@ std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, Task ta
 std::shared_ptr<BertPreTrainedModel> bert_from_pretrained(const std::string& dir, Task task, LoadInfo* info = nullptr,
                                                           int64_t num_labels = 0, uint64_t seed = 0,
                                                           bool new_head = false);
-// config.json's model_type ("bert" when it has none).
+// config.json's model_type ("bert" when it has none), of a folder or of a config file.
 std::string model_type_of(const std::string& dir);
+std::string model_type_in(const std::string& config_json);
+// The fields every family has (sizes, labels, problem type; bert/heads.h's PreTrainedModel::config)
+// from a config.json of any family.
+BertConfig load_shared_config(const std::string& config_json);
 // The bare encoder (transformers.BertModel / AutoModel) from a folder; a missing weight is an
 // error, except the pooler (a folder saved with add_pooling_layer=False), which embed never reads.
 std::shared_ptr<BertModel> bert_model_from_pretrained(const std::string& dir, LoadInfo* info = nullptr);

@@ -25,6 +25,11 @@ Task task_from_class_name(const std::string& name) {
   fail("unknown model class '" + name + "'");
 }
 
+bool is_head_of(const std::string& arch, Task task) {
+  const std::string head = std::string(task_class_name(task)).substr(4);  // "ForSequenceClassification"
+  return arch == "Bert" + head || arch == "DistilBert" + head;
+}
+
 BertPreTrainedModel::BertPreTrainedModel(const BertConfig& c, Task t, bool pooler) : PreTrainedModel(c, t) {
   config.architectures = {task_class_name(t)};
   bert = register_module("bert", std::make_shared<BertModel>(c, pooler));

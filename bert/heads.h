@@ -42,6 +42,9 @@ struct ModelOutput {
 enum class Task { PreTraining, MaskedLM, NextSentence, SequenceClassification, TokenClassification, QuestionAnswering };
 const char* task_class_name(Task t);                // "BertForPreTraining", ...
 Task task_from_class_name(const std::string& name); // throws for an unknown name
+// Whether a saved architecture ("BertForSequenceClassification", "DistilBertFor...") is the
+// head of `task`, in any family.
+bool is_head_of(const std::string& architecture, Task task);
 
 // What every family's head model is (BERT's here, DistilBERT's in bert/distilbert/): the
 // training loop, evaluation and the pipelines take this, whatever the family.

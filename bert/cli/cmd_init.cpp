@@ -19,7 +19,7 @@ void add_init_command(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("init", "write a new randomly initialised model folder (Hugging Face format)");
-  c->add_option("--config", o->config, "preset (bert-tiny ... bert-large[-cased]) or a config.json")->capture_default_str();
+  c->add_option("--config", o->config, "preset (bert-tiny ... bert-large[-cased], distilbert-base-[un]cased, distilbert-tiny) or a config.json")->capture_default_str();
   c->add_option("--task", o->task, "head: pretrain, mlm, nsp, classify, ner, qa")
       ->check(one_of({"pretrain", "mlm", "nsp", "classify", "ner", "qa"}))
       ->capture_default_str();
@@ -28,19 +28,17 @@ void add_init_command(CLI::App& app) {
   c->add_option("--vocab", o->vocab, "vocab.txt to ship with it (default: the bundled uncased/cased vocab)");
   add_seed_flag(c, o->seed, "the initial weights");
   c->callback([o] {
-    bert::BertConfig config = resolve_config(o->config);
-    if (o->num_labels > 0) {
-      if (o->task != "classify" && o->task != "ner") usage_error("--num-labels applies to classify and ner heads only");
-      config.set_num_labels(o->num_labels);
-    }
-    auto model = bert::make_model(task_from_cli(o->task), config);
+    if (o->num_labels > 0 && o->task != "classify" && o->task != "ner")
+      usage_error("--num-labels applies to classify and ner heads only");
+    auto model = new_model(task_from_cli(o->task), o->config, o->num_labels);
+    const bert::BertConfig& config = model->config;
     Generator g(o->seed);
     model->init_weights(g);
     bert::TokenizerFiles tok;
     tok.vocab_file = o->vocab.empty() ? default_vocab(config.vocab_size == 28996) : o->vocab;
     tok.do_lower_case = config.vocab_size != 28996;
     bert::save_pretrained(*model, o->out, tok);
-    std::printf("wrote %s: %s, %s parameters\n", o->out.c_str(), bert::task_class_name(model->task),
+    std::printf("wrote %s: %s, %s parameters\n", o->out.c_str(), model->class_name().c_str(),
                 with_commas(model->num_parameters()).c_str());
   });
 }

@@ -1,6 +1,9 @@
 // bert/cli/common.cpp — see common.h.
 #include "bert/cli/common.h"
 
+#include "bert/checkpoint.h"
+#include "bert/distilbert/model.h"
+
 #include "autograd/autocast.h"
 
 #include <omp.h>
@@ -176,9 +179,22 @@ std::string model_dir(const std::string& spec) {
 }
 
 bert::BertConfig resolve_config(const std::string& spec) {
-  if (bert::dir_exists(spec)) return bert::BertConfig::load((fs::path(spec) / "config.json").string());
+  if (bert::dir_exists(spec)) return bert::load_shared_config((fs::path(spec) / "config.json").string());
   if (bert::file_exists(spec)) return bert::BertConfig::load(spec);
   return bert::BertConfig::preset(spec);
+}
+
+std::shared_ptr<bert::PreTrainedModel> new_model(bert::Task task, const std::string& spec, int64_t num_labels) {
+  const std::string json = bert::dir_exists(spec) ? (fs::path(spec) / "config.json").string() : spec;
+  const bool distil = spec.rfind("distilbert", 0) == 0 || (bert::file_exists(json) && bert::model_type_in(json) == "distilbert");
+  if (distil) {
+    bert::DistilBertConfig c = bert::file_exists(json) ? bert::DistilBertConfig::load(json) : bert::DistilBertConfig::preset(spec);
+    if (num_labels > 0) c.shared.set_num_labels(num_labels);
+    return bert::make_distilbert(task, c);
+  }
+  bert::BertConfig c = resolve_config(spec);
+  if (num_labels > 0) c.set_num_labels(num_labels);
+  return bert::make_model(task, c);
 }
 
 bert::Task task_from_cli(const std::string& name) {

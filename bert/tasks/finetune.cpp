@@ -83,8 +83,8 @@ bert::BertInputs make_batch(const TrainSet& s, bert::Task task, const std::vecto
 // Labels a saved head already has (a folder fine-tuned before, or a checkpoint being resumed):
 // its id2label when the folder holds this task's head with named labels; else empty.
 std::vector<std::string> existing_labels(const std::string& dir, bert::Task task) {
-  if (dir.empty() || bert::saved_architecture(dir) != bert::task_class_name(task)) return {};
-  bert::BertConfig c = bert::BertConfig::load((fs::path(dir) / "config.json").string());
+  if (dir.empty() || !bert::is_head_of(bert::saved_architecture(dir), task)) return {};
+  bert::BertConfig c = bert::load_shared_config((fs::path(dir) / "config.json").string());
   std::vector<std::string> names;
   bool named = false;
   for (auto& [i, n] : c.id2label) {
@@ -286,7 +286,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
     tok_files.vocab_file = o.vocab;
   }
   tok_files.set_options(tok->options());
-  bert::BertConfig config = !source.empty() ? bert::BertConfig::load((fs::path(source) / "config.json").string())
+  bert::BertConfig config = !source.empty() ? bert::load_shared_config((fs::path(source) / "config.json").string())
                             : bert::file_exists(o.config) ? bert::BertConfig::load(o.config)
                             : bert::dir_exists(o.config) ? bert::BertConfig::load((fs::path(o.config) / "config.json").string())
                                                          : bert::BertConfig::preset(o.config);
@@ -369,7 +369,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   if (!source.empty()) {
     if (!qa) {
       const std::string arch = bert::saved_architecture(source);
-      if (arch == bert::task_class_name(task) && config.num_labels() != num_labels)
+      if (bert::is_head_of(arch, task) && config.num_labels() != num_labels)
         fail("finetune: " + source + " holds a " + std::to_string(config.num_labels()) + "-label " + arch +
              " head, but the data has " + std::to_string(num_labels) + " labels (start from the encoder folder instead)");
     }
@@ -388,7 +388,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   }
   if (!qa) model->config.set_labels(label_names);
   if (task == bert::Task::SequenceClassification) model->config.problem_type = "single_label_classification";
-  if (o.freeze_encoder) model->freeze("bert.");
+  if (o.freeze_encoder) model->freeze(model->encoder_name() + ".");
   {
     auto commas = [](int64_t n) {
       std::string s = std::to_string(n), out;
@@ -398,7 +398,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
       }
       return out;
     };
-    say(std::string("model: ") + bert::task_class_name(task) + ", " + std::to_string(config.num_hidden_layers) + " layers, hidden " +
+    say(std::string("model: ") + model->class_name() + ", " + std::to_string(config.num_hidden_layers) + " layers, hidden " +
         std::to_string(config.hidden_size) + (qa ? "" : ", " + std::to_string(num_labels) + " labels"));
     say("parameters   " + commas(model->num_parameters()) + " total, " + commas(model->num_parameters(true)) + " trainable");
   }

@@ -68,6 +68,52 @@ TEST_CASE("finetune classify, eval classify and predict sentiment from the comma
   CHECK(s.out.find("two") != std::string::npos);
 }
 
+TEST_CASE("a DistilBERT folder fine-tunes, evaluates and predicts: classify, ner, qa") {
+  TempDir t("cli-distilbert");
+  testing::make_tiny_distilbert(t / "base");
+  CHECK(json::parse(bert::read_file(t / "base/config.json"))["model_type"] == "distilbert");
+  const std::string D = "tests/data/tasks/";
+  Result r = run("finetune classify --model " + t / "base" + " --train " + D + "sst2_train.tsv --dev " + D +
+                 "sst2_dev.tsv --label-names negative,positive --epochs 2 --batch-size 16 --lr 1e-3 --no-progress --json --out " +
+                 t / "cls");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(r.out.find("DistilBertForSequenceClassification") != std::string::npos);
+  auto j = json_lines(r.out);
+  REQUIRE(j.size() == 1);
+  const json saved = json::parse(bert::read_file(t / "cls/best/config.json"));
+  CHECK(saved["model_type"] == "distilbert");
+  CHECK(saved["architectures"][0] == "DistilBertForSequenceClassification");
+  CHECK(saved.contains("dim"));
+  Result e = run("eval classify --model " + t / "cls/best" + " --data " + D + "sst2_dev.tsv --json");
+  REQUIRE_MESSAGE(e.status == 0, e.out);
+  CHECK(json::parse(e.out)["accuracy"].get<double>() == doctest::Approx(j[0]["accuracy"].get<double>()));
+  Result p = run("predict sentiment --json --model " + t / "cls/best" + " \"a gorgeous film\"");
+  REQUIRE_MESSAGE(p.status == 0, p.out);
+  REQUIRE(json_lines(p.out).size() == 1);
+
+  r = run("finetune ner --model " + t / "base" + " --train " + D + "wnut_train.conll --dev " + D +
+          "wnut_dev.conll --epochs 1 --batch-size 8 --no-progress --out " + t / "ner");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(json::parse(bert::read_file(t / "ner/best/config.json"))["architectures"][0] == "DistilBertForTokenClassification");
+  r = run("finetune qa --model " + t / "base" + " --train " + D + "squad_tiny.json --epochs 1 --batch-size 4 " +
+          "--max-length 64 --doc-stride 16 --no-progress --out " + t / "qa");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(json::parse(bert::read_file(t / "qa/best/config.json"))["architectures"][0] == "DistilBertForQuestionAnswering");
+  Result q = run("|printf '{\"question\": \"who?\", \"context\": \"a cat sat\"}\\n' | " + exe() +
+                 " predict qa --json --model " + t / "qa/best");
+  REQUIRE_MESSAGE(q.status == 0, q.out);
+  CHECK(json_lines(q.out).at(0).contains("answer"));
+
+  // init from a DistilBERT preset; a head DistilBERT does not have is refused, naming it
+  r = run("init --config distilbert-tiny --task mlm --out " + t / "init");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(r.out.find("DistilBertForMaskedLM, 4,") != std::string::npos);
+  CHECK(json::parse(bert::read_file(t / "init/config.json"))["n_layers"] == 2);
+  r = run("init --config distilbert-tiny --task pretrain --out " + t / "init2");
+  CHECK(r.status == 1);
+  CHECK(r.out.find("DistilBERT has no BertForPreTraining") != std::string::npos);
+}
+
 TEST_CASE("a folder as transformers 5 saves it (tokenizer.json, no vocab.txt) predicts and fine-tunes") {
   TempDir t("cli-hf5");
   testing::make_tiny_model(t / "m", (int)bert::Task::SequenceClassification, {"negative", "positive"});

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bert/checkpoint.h"
+#include "bert/distilbert/model.h"
 #include "bert/io.h"
 
 namespace bertlab::testing {
@@ -105,6 +106,26 @@ inline std::string make_tiny_model(const std::string& dir, int task, const std::
     m->init_weights(g);
     bert::save_pretrained(*m, dir, tok);
   }
+  std::filesystem::remove(vocab);
+  return dir;
+}
+
+// The same folder with a DistilBERT (model_type "distilbert", the same sizes and vocabulary):
+// a DistilBertForMaskedLM by default, the usual starting point for fine-tuning.
+inline std::string make_tiny_distilbert(const std::string& dir, bert::Task task = bert::Task::MaskedLM,
+                                        uint64_t seed = 1) {
+  const std::string vocab = dir + ".vocab.txt";
+  bert::DistilBertConfig c;
+  c.shared = tiny_config(write_tiny_vocab(vocab));
+  c.shared.type_vocab_size = 1;
+  c.shared.layer_norm_eps = 1e-12;
+  bert::TokenizerFiles tok;
+  tok.vocab_file = vocab;
+  tok.model_max_length = 64;
+  Generator g(seed);
+  auto m = bert::make_distilbert(task, c);
+  m->init_weights(g);
+  bert::save_pretrained(*m, dir, tok);
   std::filesystem::remove(vocab);
   return dir;
 }
