@@ -1,5 +1,5 @@
-// bench/bench_bert.cpp — whole-model timings: bert-base forward (inference, no graph) at
-// batch 1 x 128 and 8 x 128 tokens, and one bert-mini and one bert-base training step
+// bench/bench_bert.cpp — whole-model timings: bert-base and distilbert-base forward (inference,
+// no graph) at batch 1 x 128 and 8 x 128 tokens, and one bert-mini and one bert-base training step
 // (forward, backward, AdamW) at 32 x 128, random init; and the encoder's GEMMs alone at bert-base shapes. tools/bench_vs_torch.py runs this and PyTorch on the
 // same shapes with the same threads and prints the ratios.
 //
@@ -15,6 +15,7 @@
 
 #include "autograd/autocast.h"
 #include "autograd/graph.h"
+#include "bert/distilbert/model.h"
 #include "bert/heads.h"
 #include "nn/optim.h"
 #include "ops/ops.h"
@@ -49,6 +50,26 @@ void BM_bert_base_forward(benchmark::State& st) {
   NoGradGuard ng;
   for (auto _ : st) {
     BertOutputs o = model.forward(in.input_ids, in.attention_mask, in.token_type_ids);
+    benchmark::DoNotOptimize(o.last_hidden_state.raw_data());
+  }
+  st.counters["tokens/s"] = benchmark::Counter((double)(B * T), benchmark::Counter::kIsIterationInvariantRate);
+  st.SetLabel(std::to_string(B) + "x" + std::to_string(T));
+}
+
+// distilbert-base-uncased forward (6 layers of bert-base's width), the same batch: the ratio to
+// BM_bert_base_forward is what DistilBERT's "60% faster" comes to here.
+void BM_distilbert_base_forward(benchmark::State& st) {
+  AutocastGuard ac(bench_dtype());
+  const int64_t B = st.range(0), T = 128;
+  const DistilBertConfig c = DistilBertConfig::preset("distilbert-base-uncased");
+  Generator g(0);
+  DistilBertModel model(c);
+  init_distilbert_weights(model, c, g);
+  model.eval();
+  BertInputs in = random_batch(B, T, c.shared.vocab_size, g);
+  NoGradGuard ng;
+  for (auto _ : st) {
+    BertOutputs o = model.forward(in.input_ids, in.attention_mask);
     benchmark::DoNotOptimize(o.last_hidden_state.raw_data());
   }
   st.counters["tokens/s"] = benchmark::Counter((double)(B * T), benchmark::Counter::kIsIterationInvariantRate);
@@ -115,6 +136,7 @@ void BM_bert_base_train_step(benchmark::State& st) { train_step(st, "bert-base")
 }  // namespace
 
 BENCHMARK(BM_bert_base_forward)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_distilbert_base_forward)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_bert_base_linears)->Arg(1)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_bert_mini_train_step)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_bert_base_train_step)->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -11,6 +11,7 @@
 #include "bert/train/distributed.h"
 #include "bert/cli/commands.h"
 #include "bert/cli/common.h"
+#include "bert/distilbert/model.h"
 #include "bert/heads.h"
 #include "cuda/cuda.h"
 #include "ops/cpu/cpu_features.h"
@@ -28,9 +29,9 @@ void add_info_command(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("info", "print a model's configuration and parameter counts");
-  c->add_option("--config", o->config, "preset (bert-tiny ... bert-large[-cased]), a config.json, or a model folder")
+  c->add_option("--config", o->config, "preset (bert-tiny ... bert-large[-cased], distilbert-base-[un]cased, distilbert-tiny), a config.json, or a model folder")
       ->capture_default_str();
-  c->add_option("--task", o->task, "head: base (BertModel), pretrain, mlm, classify, ner, qa")
+  c->add_option("--task", o->task, "head: base (the bare encoder), pretrain, mlm, classify, ner, qa")
       ->check(one_of({"base", "pretrain", "mlm", "nsp", "classify", "ner", "qa"}))
       ->capture_default_str();
   c->add_option("--num-labels", o->num_labels, "labels of a classify/ner head (default: from the config, else 2)")
@@ -38,20 +39,29 @@ void add_info_command(CLI::App& app) {
   c->add_flag("--freeze-encoder", o->freeze, "freeze the encoder (bert.*): only the head trains");
   add_common_flags(c, o->common, kJson, "print one JSON object with keys total and trainable");
   c->callback([o] {
-    bert::BertConfig config = resolve_config(o->config);
-    if (o->num_labels > 0) config.set_num_labels(o->num_labels);
     nn::SkipInitGuard no_init;
     std::shared_ptr<nn::Module> model;
     std::string name;
+    bert::BertConfig config;
     if (o->task == "base") {
-      model = std::make_shared<bert::BertModel>(config);
-      name = "BertModel";
+      // the bare encoder of the config's family: a head model's encoder module alone
+      if (is_distilbert_spec(o->config)) {
+        auto m = std::dynamic_pointer_cast<bert::DistilBertPreTrainedModel>(new_model(bert::Task::MaskedLM, o->config, o->num_labels));
+        config = m->config;
+        model = m->distilbert;
+        name = "DistilBertModel";
+      } else {
+        config = resolve_config(o->config);
+        if (o->num_labels > 0) config.set_num_labels(o->num_labels);
+        model = std::make_shared<bert::BertModel>(config);
+        name = "BertModel";
+      }
       if (o->freeze) model->freeze("");
     } else {
-      bert::Task t = task_from_cli(o->task);
-      auto m = bert::make_model(t, config);
-      name = bert::task_class_name(t);
-      if (o->freeze) m->freeze("bert.");
+      auto m = new_model(task_from_cli(o->task), o->config, o->num_labels);
+      config = m->config;
+      name = m->class_name();
+      if (o->freeze) m->freeze(m->encoder_name() + ".");
       model = m;
     }
     const int64_t total = model->num_parameters(), trainable = model->num_parameters(true);

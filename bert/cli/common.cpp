@@ -184,10 +184,14 @@ bert::BertConfig resolve_config(const std::string& spec) {
   return bert::BertConfig::preset(spec);
 }
 
+bool is_distilbert_spec(const std::string& spec) {
+  const std::string json = bert::dir_exists(spec) ? (fs::path(spec) / "config.json").string() : spec;
+  return spec.rfind("distilbert", 0) == 0 || (bert::file_exists(json) && bert::model_type_in(json) == "distilbert");
+}
+
 std::shared_ptr<bert::PreTrainedModel> new_model(bert::Task task, const std::string& spec, int64_t num_labels) {
   const std::string json = bert::dir_exists(spec) ? (fs::path(spec) / "config.json").string() : spec;
-  const bool distil = spec.rfind("distilbert", 0) == 0 || (bert::file_exists(json) && bert::model_type_in(json) == "distilbert");
-  if (distil) {
+  if (is_distilbert_spec(spec)) {
     bert::DistilBertConfig c = bert::file_exists(json) ? bert::DistilBertConfig::load(json) : bert::DistilBertConfig::preset(spec);
     if (num_labels > 0) c.shared.set_num_labels(num_labels);
     return bert::make_distilbert(task, c);

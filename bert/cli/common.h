@@ -77,6 +77,7 @@ bert::BertConfig resolve_config(const std::string& spec);
 // config.json whose model_type is "distilbert" makes a DistilBERT, anything else a BERT
 // (resolve_config). num_labels > 0 sets the labels; the weights are left to init_weights.
 std::shared_ptr<bert::PreTrainedModel> new_model(bert::Task task, const std::string& spec, int64_t num_labels = 0);
+bool is_distilbert_spec(const std::string& spec);  // the test new_model makes
 // "pretrain", "mlm", "nsp", "classify", "ner", "qa" -> the head
 bert::Task task_from_cli(const std::string& name);
 // 109482240 -> "109,482,240"

@@ -109,6 +109,15 @@ TEST_CASE("a DistilBERT folder fine-tunes, evaluates and predicts: classify, ner
   REQUIRE_MESSAGE(r.status == 0, r.out);
   CHECK(r.out.find("DistilBertForMaskedLM, 4,") != std::string::npos);
   CHECK(json::parse(bert::read_file(t / "init/config.json"))["n_layers"] == 2);
+  // info: DistilBERT's class names and transformers' parameter counts
+  r = run("info --json --config " + t / "init");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(json::parse(r.out)["model"] == "DistilBertModel");
+  CHECK(json::parse(r.out)["total"] == 4369152);
+  r = run("info --json --config distilbert-base-uncased --task classify");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(json::parse(r.out)["model"] == "DistilBertForSequenceClassification");
+  CHECK(json::parse(r.out)["total"] == 66955010);
   r = run("init --config distilbert-tiny --task pretrain --out " + t / "init2");
   CHECK(r.status == 1);
   CHECK(r.out.find("DistilBERT has no BertForPreTraining") != std::string::npos);
