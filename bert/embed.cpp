@@ -1,7 +1,11 @@
 // bert/embed.cpp — see embed.h.
 #include "bert/embed.h"
 
+#include <filesystem>
+
 #include "autograd/graph.h"
+#include "bert/checkpoint.h"
+#include "bert/distilbert/model.h"
 #include "ops/ops.h"
 
 namespace bertlab::bert {
@@ -41,6 +45,36 @@ Tensor l2_normalize(const Tensor& x) {
 
 Embeddings embed(const BertModel& model, const tokenizer::BertTokenizer& tok, const std::vector<std::string>& texts,
                  bool normalize, size_t max_length, Device device) {
+  Encoder e{nullptr, [&model](const BertInputs& in) {
+              return model.forward(in.input_ids, in.attention_mask, in.token_type_ids).last_hidden_state;
+            }, "BertModel"};
+  return embed(e, tok, texts, normalize, max_length, device);
+}
+
+Encoder encoder_from_pretrained(const std::string& dir) {
+  if (model_type_of(dir) != "distilbert") {
+    std::shared_ptr<BertModel> m = bert_model_from_pretrained(dir);
+    return {m, [m](const BertInputs& in) {
+              return m->forward(in.input_ids, in.attention_mask, in.token_type_ids).last_hidden_state;
+            }, "BertModel"};
+  }
+  const DistilBertConfig c = DistilBertConfig::load((std::filesystem::path(dir) / "config.json").string());
+  std::shared_ptr<DistilBertModel> m;
+  {
+    nn::SkipInitGuard no_init;
+    m = std::make_shared<DistilBertModel>(c);
+  }
+  const std::string file = weights_file(dir);
+  const LoadInfo li = load_weights(*m, file, {}, "distilbert");
+  if (!li.newly_initialized.empty())
+    fail(dir + ": " + std::to_string(li.newly_initialized.size()) + " encoder tensors (" + li.newly_initialized.front() +
+         ", ...) are not in " + file + ": the config and the weights are of different models");
+  return {m, [m](const BertInputs& in) { return m->forward(in.input_ids, in.attention_mask).last_hidden_state; },
+          "DistilBertModel"};
+}
+
+Embeddings embed(const Encoder& model, const tokenizer::BertTokenizer& tok, const std::vector<std::string>& texts,
+                 bool normalize, size_t max_length, Device device) {
   tokenizer::EncodeOptions opt;
   opt.padding = tokenizer::Padding::kLongest;
   opt.truncation = tokenizer::Truncation::kLongestFirst;
@@ -49,7 +83,7 @@ Embeddings embed(const BertModel& model, const tokenizer::BertTokenizer& tok, co
   BertInputs in = batch_inputs(encs, device);
   NoGradGuard ng;
   Embeddings e;
-  e.last_hidden_state = model.forward(in.input_ids, in.attention_mask, in.token_type_ids).last_hidden_state;
+  e.last_hidden_state = model.last_hidden_state(in);
   e.attention_mask = in.attention_mask;
   e.sentence = mean_pool(e.last_hidden_state, in.attention_mask);
   if (normalize) e.sentence = l2_normalize(e.sentence);

@@ -5,6 +5,8 @@
 //   emb_i = normalize( sum_t mask_it h_it / sum_t mask_it )
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,19 @@ struct Embeddings {
 };
 
 Embeddings embed(const BertModel& model, const tokenizer::BertTokenizer& tok, const std::vector<std::string>& texts,
+                 bool normalize = true, size_t max_length = 512, Device device = Device::CPU);
+
+// A bare encoder of any family (BertModel, DistilBertModel): the module, for to() and eval(),
+// and its forward to the last hidden states.
+struct Encoder {
+  std::shared_ptr<nn::Module> module;
+  std::function<Tensor(const BertInputs&)> last_hidden_state;
+  std::string class_name;  // "BertModel", "DistilBertModel"
+};
+// From a model folder of any family (config.json's model_type); every encoder weight must be
+// in the file (BERT's pooler excepted: embed never reads it).
+Encoder encoder_from_pretrained(const std::string& dir);
+Embeddings embed(const Encoder& model, const tokenizer::BertTokenizer& tok, const std::vector<std::string>& texts,
                  bool normalize = true, size_t max_length = 512, Device device = Device::CPU);
 
 // Mean over positions with mask 1: hidden (B,T,C), mask (B,T) -> (B,C)

@@ -31,7 +31,7 @@ void add_embed_command(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("embed", "sentence embeddings (mean pooling, normalised) and their cosine similarities");
-  c->add_option("--model", o->model, "a BertModel folder (config.json, model.safetensors, vocab.txt)")->required()->transform(model_folder());
+  c->add_option("--model", o->model, "a model folder of any family (BERT, DistilBERT: config.json, model.safetensors, vocab.txt)")->required()->transform(model_folder());
   c->add_option("texts", o->texts, "texts, or - to read one per line from stdin");
   c->add_flag("--no-normalize", o->no_normalize, "keep the mean-pooled vectors unnormalised");
   c->add_option("--max-length", o->max_length, "truncate inputs to this many tokens")
@@ -48,16 +48,16 @@ void add_embed_command(CLI::App& app) {
     if (o->input.empty() && o->texts.empty()) usage_error("give texts as arguments, '-' for stdin, or --input FILE");
     if (!o->input.empty() && !o->texts.empty()) usage_error("give texts as arguments or --input FILE, not both");
     const Device device = o->common.apply();
-    auto model = bert::bert_model_from_pretrained(o->model);
-    model->to(device);
-    model->eval();
+    const bert::Encoder model = bert::encoder_from_pretrained(o->model);  // BERT or DistilBERT
+    model.module->to(device);
+    model.module->eval();
     auto tok = tokenizer::BertTokenizer::from_pretrained(o->model);
     // the sentence vectors of `texts`, a batch at a time: (B*C) row-major on the CPU
     auto embed_all = [&](const std::vector<std::string>& texts, int64_t& C) {
       std::vector<float> v;
       for (size_t b = 0; b < texts.size(); b += (size_t)o->batch_size) {
         std::vector<std::string> batch(texts.begin() + (long)b, texts.begin() + (long)std::min(texts.size(), b + (size_t)o->batch_size));
-        Tensor s = bert::embed(*model, tok, batch, !o->no_normalize, o->max_length, device).sentence.to(Device::CPU);
+        Tensor s = bert::embed(model, tok, batch, !o->no_normalize, o->max_length, device).sentence.to(Device::CPU);
         C = s.size(1);
         std::vector<float> part = s.tolist<float>();
         v.insert(v.end(), part.begin(), part.end());
@@ -90,7 +90,7 @@ void add_embed_command(CLI::App& app) {
     int64_t C = 0;
     std::vector<float> v;
     if (!o->dump.empty()) {
-      bert::Embeddings e = bert::embed(*model, tok, texts, !o->no_normalize, o->max_length, device);
+      bert::Embeddings e = bert::embed(model, tok, texts, !o->no_normalize, o->max_length, device);
       safetensors::save(o->dump, {{"last_hidden_state", e.last_hidden_state.to(Device::CPU)},
                                   {"attention_mask", e.attention_mask.to(Device::CPU)},
                                   {"sentence_embedding", e.sentence.to(Device::CPU)}});

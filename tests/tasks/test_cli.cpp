@@ -109,6 +109,12 @@ TEST_CASE("a DistilBERT folder fine-tunes, evaluates and predicts: classify, ner
   REQUIRE_MESSAGE(r.status == 0, r.out);
   CHECK(r.out.find("DistilBertForMaskedLM, 4,") != std::string::npos);
   CHECK(json::parse(bert::read_file(t / "init/config.json"))["n_layers"] == 2);
+  // embed reads the DistilBERT encoder of a folder
+  r = run("embed --json --model " + t / "cls/best" + " \"a fine film\" \"a dull film\"");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  const json emb = json::parse(r.out);
+  REQUIRE(emb["embeddings"].size() == 2);
+  CHECK(emb["embeddings"][0].size() == 32);  // the tiny model's width
   // info: DistilBERT's class names and transformers' parameter counts
   r = run("info --json --config " + t / "init");
   REQUIRE_MESSAGE(r.status == 0, r.out);
