@@ -196,6 +196,32 @@ BertConfig load_shared_config(const std::string& path) {
   return BertConfig::load(path);
 }
 
+bool is_distilbert_spec(const std::string& spec) {
+  const std::string json = dir_exists(spec) ? (fs::path(spec) / "config.json").string() : spec;
+  return spec.rfind("distilbert", 0) == 0 || (file_exists(json) && model_type_in(json) == "distilbert");
+}
+
+static std::string spec_json(const std::string& spec) {
+  return dir_exists(spec) ? (fs::path(spec) / "config.json").string() : spec;
+}
+
+BertConfig shared_config_of(const std::string& spec) {
+  if (dir_exists(spec) || file_exists(spec)) return load_shared_config(spec_json(spec));
+  return is_distilbert_spec(spec) ? DistilBertConfig::preset(spec).shared : BertConfig::preset(spec);
+}
+
+std::shared_ptr<PreTrainedModel> new_model(Task task, const std::string& spec, int64_t num_labels) {
+  const std::string json = spec_json(spec);
+  if (is_distilbert_spec(spec)) {
+    DistilBertConfig c = file_exists(json) ? DistilBertConfig::load(json) : DistilBertConfig::preset(spec);
+    if (num_labels > 0) c.shared.set_num_labels(num_labels);
+    return make_distilbert(task, c);
+  }
+  BertConfig c = shared_config_of(spec);
+  if (num_labels > 0) c.set_num_labels(num_labels);
+  return make_model(task, c);
+}
+
 std::shared_ptr<PreTrainedModel> from_pretrained(const std::string& dir, Task task, LoadInfo* info,
                                                  int64_t num_labels, uint64_t seed, bool new_head) {
   if (model_type_of(dir) == "distilbert") return distilbert_from_pretrained(dir, task, info, new_head, seed, num_labels);

@@ -52,6 +52,13 @@ std::shared_ptr<BertPreTrainedModel> bert_from_pretrained(const std::string& dir
 // config.json's model_type ("bert" when it has none), of a folder or of a config file.
 std::string model_type_of(const std::string& dir);
 std::string model_type_in(const std::string& config_json);
+// A --config spec: a preset (bert-*, distilbert-*), a config.json file, or a model folder.
+// A DistilBERT preset or a config of model_type "distilbert" makes a DistilBERT, anything else
+// a BERT. new_model's weights are left to init_weights; num_labels > 0 sets the labels.
+bool is_distilbert_spec(const std::string& spec);
+BertConfig shared_config_of(const std::string& spec);  // the shared fields of the spec's config
+std::shared_ptr<PreTrainedModel> new_model(Task task, const std::string& spec, int64_t num_labels = 0);
+
 // The fields every family has (sizes, labels, problem type; bert/heads.h's PreTrainedModel::config)
 // from a config.json of any family.
 BertConfig load_shared_config(const std::string& config_json);

@@ -91,7 +91,7 @@ void add_finetune_task(CLI::App& parent, const std::string& task, const std::str
   auto& o = f->o;
   c->add_option("--model", o.model, "pretrained model folder (Hugging Face format: config.json, model.safetensors, vocab.txt)")
       ->transform(model_folder());
-  c->add_option("--config", o.config, "train from scratch instead: a preset (bert-tiny ... bert-base) or a config.json");
+  c->add_option("--config", o.config, "train from scratch instead: a preset (bert-tiny ... bert-base, distilbert-tiny, distilbert-base-uncased) or a config.json");
   c->add_option("--vocab", o.vocab, "with --config: the vocab.txt (default: the bundled bert-base-uncased vocabulary)");
   c->add_option("--train", o.train, "training file")->required();
   c->add_option("--dev", o.dev, "dev file, scored after each epoch; the best checkpoint becomes RUN_DIR/best");

@@ -178,28 +178,7 @@ std::string model_dir(const std::string& spec) {
   return spec;
 }
 
-bert::BertConfig resolve_config(const std::string& spec) {
-  if (bert::dir_exists(spec)) return bert::load_shared_config((fs::path(spec) / "config.json").string());
-  if (bert::file_exists(spec)) return bert::BertConfig::load(spec);
-  return bert::BertConfig::preset(spec);
-}
-
-bool is_distilbert_spec(const std::string& spec) {
-  const std::string json = bert::dir_exists(spec) ? (fs::path(spec) / "config.json").string() : spec;
-  return spec.rfind("distilbert", 0) == 0 || (bert::file_exists(json) && bert::model_type_in(json) == "distilbert");
-}
-
-std::shared_ptr<bert::PreTrainedModel> new_model(bert::Task task, const std::string& spec, int64_t num_labels) {
-  const std::string json = bert::dir_exists(spec) ? (fs::path(spec) / "config.json").string() : spec;
-  if (is_distilbert_spec(spec)) {
-    bert::DistilBertConfig c = bert::file_exists(json) ? bert::DistilBertConfig::load(json) : bert::DistilBertConfig::preset(spec);
-    if (num_labels > 0) c.shared.set_num_labels(num_labels);
-    return bert::make_distilbert(task, c);
-  }
-  bert::BertConfig c = resolve_config(spec);
-  if (num_labels > 0) c.set_num_labels(num_labels);
-  return bert::make_model(task, c);
-}
+bert::BertConfig resolve_config(const std::string& spec) { return bert::shared_config_of(spec); }
 
 bert::Task task_from_cli(const std::string& name) {
   if (name == "pretrain") return bert::Task::PreTraining;

@@ -14,6 +14,7 @@
 
 #include "autograd/tensor.h"
 #include "bert/config.h"
+#include "bert/checkpoint.h"
 #include "bert/heads.h"
 #include "bert/io.h"
 
@@ -73,11 +74,8 @@ CLI::Option* add_seed_flag(CLI::App* c, uint64_t& seed, const std::string& what)
 std::string model_dir(const std::string& spec);
 // A preset name, a path to a config.json, or a model folder (its config.json).
 bert::BertConfig resolve_config(const std::string& spec);
-// A new head model of any family from a --config spec: a DistilBERT preset (distilbert-*) or a
-// config.json whose model_type is "distilbert" makes a DistilBERT, anything else a BERT
-// (resolve_config). num_labels > 0 sets the labels; the weights are left to init_weights.
-std::shared_ptr<bert::PreTrainedModel> new_model(bert::Task task, const std::string& spec, int64_t num_labels = 0);
-bool is_distilbert_spec(const std::string& spec);  // the test new_model makes
+using bert::new_model;           // bert/checkpoint.h
+using bert::is_distilbert_spec;
 // "pretrain", "mlm", "nsp", "classify", "ner", "qa" -> the head
 bert::Task task_from_cli(const std::string& name);
 // 109482240 -> "109,482,240"

@@ -287,9 +287,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
   }
   tok_files.set_options(tok->options());
   bert::BertConfig config = !source.empty() ? bert::load_shared_config((fs::path(source) / "config.json").string())
-                            : bert::file_exists(o.config) ? bert::BertConfig::load(o.config)
-                            : bert::dir_exists(o.config) ? bert::BertConfig::load((fs::path(o.config) / "config.json").string())
-                                                         : bert::BertConfig::preset(o.config);
+                                            : bert::shared_config_of(o.config);
   if ((int64_t)tok->vocab().size() > config.vocab_size)
     fail("finetune: the vocabulary has " + std::to_string(tok->vocab().size()) + " tokens but the model only " +
          std::to_string(config.vocab_size));
@@ -381,8 +379,7 @@ FinetuneResult finetune(const FinetuneOptions& o_in) {
       say("newly initialised (not in " + source + "): " + s);
     }
   } else {
-    if (!qa) config.set_labels(label_names);
-    model = bert::make_model(task, config);
+    model = bert::new_model(task, o.config, num_labels);  // BERT or DistilBERT, from the spec
     Generator g(o.seed);
     model->init_weights(g);
   }

@@ -115,6 +115,11 @@ TEST_CASE("a DistilBERT folder fine-tunes, evaluates and predicts: classify, ner
   const json emb = json::parse(r.out);
   REQUIRE(emb["embeddings"].size() == 2);
   CHECK(emb["embeddings"][0].size() == 32);  // the tiny model's width
+  // from scratch with a DistilBERT preset (--config) and the bundled vocabulary
+  r = run("finetune classify --config distilbert-tiny --train " + D + "sst2_train.tsv --epochs 1 --batch-size 16 " +
+          "--max-length 32 --no-progress --out " + t / "scratch");
+  REQUIRE_MESSAGE(r.status == 0, r.out);
+  CHECK(json::parse(bert::read_file(t / "scratch/best/config.json"))["model_type"] == "distilbert");
   // info: DistilBERT's class names and transformers' parameter counts
   r = run("info --json --config " + t / "init");
   REQUIRE_MESSAGE(r.status == 0, r.out);
