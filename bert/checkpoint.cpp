@@ -101,7 +101,7 @@ std::string weights_file(const std::string& dir) {
 // Initialises the parameters the checkpoint did not have, by BERT's rule (as
 // init_bert_weights would have): LayerNorm weights 1, biases 0, other weights
 // N(0, initializer_range), the padding row of the word embeddings 0.
-static void init_missing(nn::Module& m, const std::vector<std::string>& names, const BertConfig& c, uint64_t seed) {
+void init_missing(nn::Module& m, const std::vector<std::string>& names, const BertConfig& c, uint64_t seed) {
   if (names.empty()) return;
   std::map<std::string, Tensor> params;
   for (auto& [n, t] : m.state_dict()) params.emplace(n, t);
@@ -112,7 +112,7 @@ static void init_missing(nn::Module& m, const std::vector<std::string>& names, c
   };
   for (const std::string& n : names) {
     Tensor& t = params.at(n);
-    if (ends_with(n, "LayerNorm.weight")) fill_(t, 1.0);
+    if (ends_with(n, "LayerNorm.weight") || ends_with(n, "layer_norm.weight")) fill_(t, 1.0);  // (DistilBERT's names)
     else if (ends_with(n, "bias")) fill_(t, 0.0);
     else normal_(t, g, 0.0, c.initializer_range);
     if (ends_with(n, "word_embeddings.weight") && c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size)

@@ -31,6 +31,10 @@ struct LoadInfo {
 // name inside a head model ("bert", "distilbert"): keys load with or without it.
 LoadInfo load_weights(nn::Module& m, const std::string& safetensors_path, const std::vector<std::string>& tied = {},
                       const std::string& base = "bert");
+// Initialises the named parameters of m as BERT's init_weights would (LayerNorm weights 1,
+// biases 0, other weights N(0, initializer_range), the padding row of the word embeddings 0),
+// drawing from `seed`: the weights a checkpoint lacked, for a new head.
+void init_missing(nn::Module& m, const std::vector<std::string>& names, const BertConfig& c, uint64_t seed);
 // dir/model.safetensors, or an error saying what the folder has instead (a pickle, shards, nothing).
 std::string weights_file(const std::string& dir);
 

@@ -125,7 +125,7 @@ void init_distilbert_weights(nn::Module& m, const DistilBertConfig& c, Generator
   init_bert_weights(m, c.shared.initializer_range, g);
   if (!c.sinusoidal_pos_embds) return;
   for (auto& [name, p] : m.named_parameters())
-    if (name.size() >= 35 && name.compare(name.size() - 35, 35, "embeddings.position_embeddings.weight") == 0) {
+    if (name.ends_with("embeddings.position_embeddings.weight")) {
       NoGradGuard ng;
       copy_(p, sinusoidal_positions(p.size(0), p.size(1)).to(p.device()));
     }
@@ -277,19 +277,7 @@ std::shared_ptr<DistilBertPreTrainedModel> distilbert_from_pretrained(const std:
   if (!head.empty() && !new_head)
     fail(dir + ": " + list(head) + " not in " + file + ": the folder has no trained " + distilbert_class_name(task) +
          " head");
-  if (!head.empty()) {  // a new head, initialised as DistilBERT initialises one
-    Generator g(seed);
-    std::map<std::string, Tensor> params;
-    for (auto& [n, t] : model->state_dict()) params.emplace(n, t);
-    NoGradGuard ng;
-    for (const std::string& n : head) {
-      Tensor& t = params.at(n);
-      const bool norm_or_bias = n.size() >= 4 && n.compare(n.size() - 4, 4, "bias") == 0;
-      if (norm_or_bias) fill_(t, 0.0);
-      else if (n.find("layer_norm") != std::string::npos) fill_(t, 1.0);
-      else normal_(t, g, 0.0, c.shared.initializer_range);
-    }
-  }
+  init_missing(*model, head, c.shared, seed);  // a new head, initialised as the family does
   if (info) *info = li;
   return model;
 }

@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -191,6 +192,25 @@ TEST_CASE("a DistilBERT folder saved here has transformers' keys and config, and
   back->eval();
   CHECK_NEAR_T(back->forward(inputs_of(e)).logits, e.load("out.logits"), 1e-4, 0, "reloaded MLM logits");
   fs::remove_all(dir);
+}
+
+TEST_CASE("init_weights keeps the sinusoidal position table; a new head starts as transformers starts one") {
+  DistilBertConfig c = DistilBertConfig::preset("distilbert-tiny");
+  c.sinusoidal_pos_embds = true;
+  auto m = make_distilbert(Task::SequenceClassification, c);
+  Generator g(7);
+  m->init_weights(g);
+  const Tensor pos = m->distilbert->embeddings->position_embeddings->weight;
+  CHECK_NEAR_T(pos, sinusoidal_positions(512, 128), 0, 0, "sin/cos table after init_weights");
+  CHECK_FALSE(pos.requires_grad());
+  // a MaskedLM folder fine-tuned as a classifier: the head is new (weights N(0, 0.02), biases 0)
+  LoadInfo info;
+  auto cls = distilbert_from_pretrained(kRoot + "DistilBertForMaskedLM", Task::SequenceClassification, &info, true, 3);
+  REQUIRE(info.newly_initialized.size() == 4);  // pre_classifier and classifier, weight and bias
+  DistilBertForSequenceClassification& h = dynamic_cast<DistilBertForSequenceClassification&>(*cls);
+  CHECK(max(h.classifier->bias).item() == 0.0);
+  const double sd = std::sqrt(mean(h.pre_classifier->weight * h.pre_classifier->weight).item());
+  CHECK(sd == doctest::Approx(0.02).epsilon(0.1));
 }
 
 TEST_CASE("DistilBERT presets have transformers' parameter counts") {
